@@ -1,0 +1,1 @@
+"""Guichet: a French guided chatbot for France services counters."""

@@ -1,0 +1,152 @@
+"""Command line: `python -m bot kb check|build|show|search|summary`."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+from bot.config import get_settings
+from bot.db import DatabaseError, make_engine, make_session_factory
+from bot.knowledge.types import CATEGORIES, CATEGORY_LABELS, OPERATOR_SLUGS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Guichet — outils en ligne de commande")
+    groups = parser.add_subparsers(dest="group", required=True)
+    kb = groups.add_parser("kb", help="base de connaissances (référentiel national)")
+    commands = kb.add_subparsers(dest="command", required=True)
+    commands.add_parser("check", help="valider les fichiers YAML de knowledge/")
+    commands.add_parser("build", help="valider puis charger knowledge/ dans la base SQL")
+    commands.add_parser("summary", help="nombre de démarches par opérateur et par catégorie")
+    show = commands.add_parser("show", help="afficher la fiche d'une démarche")
+    show.add_argument("id", help="identifiant, par exemple caf.aides_naissance")
+    search = commands.add_parser("search", help="rechercher une démarche en français")
+    search.add_argument("query", help="mots recherchés, par exemple « carte grise »")
+    search.add_argument("--operator", choices=OPERATOR_SLUGS, help="limiter à un opérateur")
+    search.add_argument("--category", choices=CATEGORIES, help="limiter à une catégorie")
+    search.add_argument("--limit", type=int, default=10, help="nombre maximal de résultats (10 par défaut)")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _KB_COMMANDS[args.command](args)
+    except DatabaseError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+
+
+def _load():
+    from bot.knowledge.loader import KnowledgeError, load_knowledge
+
+    settings = get_settings()
+    try:
+        return load_knowledge(settings.knowledge_dir)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problème(s) dans {settings.knowledge_dir}.", file=sys.stderr)
+        return None
+
+
+def _repository():
+    from bot.knowledge.repository import KnowledgeRepository
+
+    engine = make_engine(get_settings().db_url)
+    repo = KnowledgeRepository(make_session_factory(engine))
+    repo.ensure_ready()
+    return repo
+
+
+def cmd_check(_args) -> int:
+    knowledge = _load()
+    if knowledge is None:
+        return 1
+    print(f"Base de connaissances valide : {len(knowledge.operators)} opérateurs, {len(knowledge.demarches)} démarches.")
+    return 0
+
+
+def cmd_build(_args) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.knowledge.build import build
+
+    knowledge = _load()
+    if knowledge is None:
+        print("Construction annulée : la base existante n'a pas été modifiée.", file=sys.stderr)
+        return 1
+    settings = get_settings()
+    try:
+        build(knowledge, make_engine(settings.db_url))
+    except SQLAlchemyError as exc:
+        print(f"Erreur de base de données : {exc.__class__.__name__} : {getattr(exc, 'orig', exc)}", file=sys.stderr)
+        print("Construction annulée : la base existante n'a pas été modifiée.", file=sys.stderr)
+        return 2
+    print(f"Base construite : {len(knowledge.demarches)} démarches ({_safe_url(settings.db_url)}).")
+    return cmd_summary(_args)
+
+
+def cmd_summary(_args) -> int:
+    repo = _repository()
+    counts = repo.counts()
+    names = {op.slug: op.name for op in repo.operators()}
+    header = f"{'Opérateur':<44}" + "".join(f"{CATEGORY_LABELS[c][:13]:>14}" for c in CATEGORIES) + f"{'Total':>8}"
+    print(header)
+    print("-" * len(header))
+    totals = {c: 0 for c in CATEGORIES}
+    for slug in OPERATOR_SLUGS:
+        row = counts.get(slug, {})
+        for c in CATEGORIES:
+            totals[c] += row.get(c, 0)
+        print(f"{names.get(slug, slug)[:43]:<44}" + "".join(f"{row.get(c, 0):>14}" for c in CATEGORIES) + f"{sum(row.values()):>8}")
+    print("-" * len(header))
+    print(f"{'Total':<44}" + "".join(f"{totals[c]:>14}" for c in CATEGORIES) + f"{sum(totals.values()):>8}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    from bot.cards import card_text
+
+    repo = _repository()
+    demarche = repo.get(args.id)
+    if demarche is None:
+        print(f"Aucune démarche n'a l'identifiant « {args.id} ».", file=sys.stderr)
+        hits = repo.search(args.id.replace(".", " ").replace("_", " "), limit=3)
+        if hits:
+            print("Vouliez-vous dire : " + ", ".join(h.demarche.id for h in hits) + " ?", file=sys.stderr)
+        return 1
+    names = {op.slug: op.name for op in repo.operators()}
+    print(card_text(demarche, names[demarche.operator]))
+    return 0
+
+
+def cmd_search(args) -> int:
+    if args.limit < 1:
+        print("Erreur : --limit doit être au moins 1.", file=sys.stderr)
+        return 2
+    repo = _repository()
+    hits = repo.search(args.query, operator=args.operator, category=args.category, limit=args.limit)
+    if not hits:
+        print(f"Aucun résultat pour « {args.query} ».")
+        return 0
+    for rank, hit in enumerate(hits, 1):
+        d = hit.demarche
+        print(f"{rank:>2}. [{d.category_label}] {d.title}")
+        print(f"    {d.id} — {d.source.operator}, « {d.section} » (score {hit.score:.2f})")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+_KB_COMMANDS = {
+    "check": cmd_check,
+    "build": cmd_build,
+    "summary": cmd_summary,
+    "show": cmd_show,
+    "search": cmd_search,
+}

@@ -1,0 +1,28 @@
+"""All configuration read from the environment, in one place.
+
+Nothing is read at import time: call `get_settings()` when needed.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str
+    knowledge_dir: Path
+
+
+def default_db_url() -> str:
+    return f"sqlite:///{PROJECT_ROOT / 'var' / 'guichet.db'}"
+
+
+def get_settings() -> Settings:
+    return Settings(
+        db_url=os.environ.get("GUICHET_DB_URL") or default_db_url(),
+        knowledge_dir=Path(os.environ.get("GUICHET_KNOWLEDGE_DIR") or PROJECT_ROOT / "knowledge"),
+    )

@@ -1,0 +1,1 @@
+"""The national référentiel as data: loading, validation, SQL storage and queries."""

@@ -1,0 +1,149 @@
+"""Load validated knowledge into SQL, in one transaction.
+
+The knowledge tables are dropped and recreated inside that transaction (DDL is
+transactional on SQLite — see bot.db — and on PostgreSQL), so a failing build
+leaves the previous database exactly as it was.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from typing import Dict
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from bot.knowledge.models import (
+    AliasRow,
+    BuildInfoRow,
+    ConditionDefRow,
+    ConditionRow,
+    ContactRow,
+    DemarcheRow,
+    ItemRow,
+    KnowledgeBase,
+    OperatorRow,
+    SearchTermRow,
+    SectionRow,
+    SourceRow,
+    SynonymRow,
+    VariantRow,
+)
+from bot.knowledge.types import OPERATOR_SLUGS, Demarche, Knowledge
+from bot.text import terms
+
+# Field weights of the search index.
+WEIGHT_TITLE = 3.0
+WEIGHT_LABEL = 2.0
+WEIGHT_ITEMS = 2.0
+WEIGHT_SECTION = 1.0
+WEIGHT_OPERATOR = 1.0
+
+
+def knowledge_digest(knowledge: Knowledge) -> str:
+    """A digest of the knowledge content, stored with the build (same input, same digest)."""
+    payload = {
+        "operators": {slug: repr(op) for slug, op in sorted(knowledge.operators.items())},
+        "demarches": [repr(d) for d in knowledge.demarches],
+        "conditions": {k: repr(c) for k, c in sorted(knowledge.conditions.items())},
+        "documents": knowledge.documents,
+        "synonyms": knowledge.synonyms,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def index_terms(demarche: Demarche, operator_words: str) -> Dict[str, float]:
+    weights: Counter = Counter()
+    for text, weight in (
+        (demarche.title, WEIGHT_TITLE),
+        (demarche.label, WEIGHT_LABEL),
+        (" ".join(demarche.items), WEIGHT_ITEMS),
+        (demarche.section, WEIGHT_SECTION),
+        (operator_words, WEIGHT_OPERATOR),
+    ):
+        for term in set(terms(text)):
+            weights[term[:80]] += weight
+    return dict(weights)
+
+
+def build(knowledge: Knowledge, engine: Engine) -> Dict[str, int]:
+    """Replace the knowledge tables with `knowledge`. Returns row counts per table."""
+    tables = KnowledgeBase.metadata.sorted_tables
+    with Session(engine, future=True) as session, session.begin():
+        connection = session.connection()
+        KnowledgeBase.metadata.drop_all(connection, tables=tables)
+        KnowledgeBase.metadata.create_all(connection, tables=tables)
+        _insert(session, knowledge)
+        session.flush()
+        counts = {t.name: session.execute(select(func.count()).select_from(t)).scalar_one() for t in tables}
+    return counts
+
+
+def _insert(session: Session, knowledge: Knowledge) -> None:
+    for document, digest in sorted(knowledge.documents.items()):
+        session.add(SourceRow(document=document, sha256=digest))
+    for key, cond in sorted(knowledge.conditions.items()):
+        session.add(
+            ConditionDefRow(
+                key=key, question_agent=cond.question_agent, question_public=cond.question_public, default=cond.default
+            )
+        )
+    session.flush()  # no ORM relationship tells the unit of work that operators need sources first
+    order = {slug: i for i, slug in enumerate(OPERATOR_SLUGS)}
+    for slug, op in sorted(knowledge.operators.items(), key=lambda kv: order[kv[0]]):
+        session.add(
+            OperatorRow(
+                slug=slug,
+                name=op.name,
+                title=op.title,
+                document=op.document,
+                position=order[slug],
+                aliases=[AliasRow(alias=a, position=i) for i, a in enumerate(op.aliases)],
+            )
+        )
+    session.flush()
+
+    sections: Dict[tuple, SectionRow] = {}
+    per_operator: Counter = Counter()
+    for position, demarche in enumerate(knowledge.demarches):
+        key = (demarche.operator, demarche.section)
+        if key not in sections:
+            per_operator[demarche.operator] += 1
+            sections[key] = SectionRow(
+                operator_slug=demarche.operator, title=demarche.section, position=per_operator[demarche.operator]
+            )
+            session.add(sections[key])
+            session.flush()
+        op = knowledge.operators[demarche.operator]
+        session.add(
+            DemarcheRow(
+                id=demarche.id,
+                operator_slug=demarche.operator,
+                section_id=sections[key].id,
+                topic=demarche.topic,
+                title=demarche.title,
+                label=demarche.label,
+                category=demarche.category,
+                action=demarche.action,
+                doubt=demarche.doubt,
+                position=position,
+                source_section=demarche.source.section,
+                source_line=demarche.source.line,
+                items=[ItemRow(position=i, text=t) for i, t in enumerate(demarche.items)],
+                contacts=[
+                    ContactRow(position=i, kind=c.kind, value=c.value, label=c.label, audience=c.audience)
+                    for i, c in enumerate(demarche.contacts)
+                ],
+                conditions=[ConditionRow(key=k, value=v) for k, v in sorted(demarche.conditions.items())],
+                variants=[VariantRow(position=i, when=dict(v.when), text=v.text) for i, v in enumerate(demarche.variants)],
+            )
+        )
+        session.flush()
+        operator_words = " ".join((op.name, op.title, *op.aliases))
+        for term, weight in sorted(index_terms(demarche, operator_words).items()):
+            session.add(SearchTermRow(demarche_id=demarche.id, term=term, weight=weight))
+    for phrase, expansion in sorted(knowledge.synonyms.items()):
+        session.add(SynonymRow(phrase=phrase, expansion=expansion))
+    session.add(BuildInfoRow(key="digest", value=knowledge_digest(knowledge)))

@@ -1,0 +1,542 @@
+"""Load and validate `knowledge/` (YAML) into domain objects.
+
+Every problem is reported with its file, line, entry id and field; all problems
+of all files are collected before failing, so that one run shows everything.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+import yaml
+
+from bot.knowledge.types import (
+    AUDIENCES,
+    CATEGORIES,
+    CONDITION_VALUES,
+    CONTACT_KINDS,
+    OPERATOR_SLUGS,
+    ConditionDef,
+    Contact,
+    Demarche,
+    Knowledge,
+    Operator,
+    Source,
+    Variant,
+)
+
+CONDITIONS_FILE = "conditions.yml"
+SYNONYMS_FILE = "synonyms.yml"
+SOURCES_DIR = "sources"
+# Top-level YAML files that are not operator files.
+RESERVED_FILES = {CONDITIONS_FILE, SYNONYMS_FILE}
+
+TITLE_MAX = 90
+_SLUG_RE = re.compile(r"^[a-z0-9_]+$")
+_EMAIL_RE = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
+_PHONE_RE = re.compile(r"^[0-9][0-9 ]*[0-9]$")
+
+OPERATOR_KEYS = {"slug": True, "name": True, "title": True, "document": True, "aliases": False}
+DEMARCHE_KEYS = {
+    "id": True,
+    "topic": True,
+    "title": True,
+    "section": True,
+    "label": True,
+    "items": False,
+    "category": True,
+    "action": True,
+    "contacts": False,
+    "conditions": False,
+    "variants": False,
+    "doubt": False,
+    "source": True,
+}
+CONTACT_KEYS = {"kind": True, "value": True, "label": True, "audience": True}
+VARIANT_KEYS = {"when": True, "text": True}
+SOURCE_KEYS = {"section": True, "line": True}
+CONDITION_DEF_KEYS = {"question_agent": True, "question_public": True, "default": True}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: Optional[int]
+    entry: Optional[str]
+    field: Optional[str]
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        parts = [where]
+        if self.entry:
+            parts.append(self.entry)
+        if self.field:
+            parts.append(self.field)
+        return ": ".join(parts) + ": " + self.message
+
+
+class KnowledgeError(Exception):
+    def __init__(self, problems: List[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+# --- YAML with line numbers -------------------------------------------------------
+
+
+class LineDict(dict):
+    """A mapping that remembers the line of itself and of each of its keys."""
+
+    line: int = 0
+    key_lines: Dict[str, int]
+
+
+class LineList(list):
+    line: int = 0
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    seen: Dict[Any, int] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {seen[key]})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line + 1
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def _line_of(container: Any, key: Optional[str] = None) -> Optional[int]:
+    if isinstance(container, LineDict):
+        if key is not None and key in container.key_lines:
+            return container.key_lines[key]
+        return container.line
+    if isinstance(container, LineList):
+        return container.line
+    return None
+
+
+# --- validation helpers -------------------------------------------------------------
+
+
+class _Reporter:
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: List[Problem] = []
+
+    def add(self, line: Optional[int], entry: Optional[str], field: Optional[str], message: str) -> None:
+        self.problems.append(Problem(self.file, line, entry, field, message))
+
+    def check_keys(self, mapping: Any, spec: Dict[str, bool], entry: Optional[str], where: str) -> bool:
+        """Unknown keys and missing required keys. Returns False if not a mapping."""
+        if not isinstance(mapping, dict):
+            self.add(_line_of(mapping), entry, where, "attendu : un dictionnaire (clé: valeur)")
+            return False
+        for key in mapping:
+            if key not in spec:
+                allowed = ", ".join(sorted(spec))
+                self.add(_line_of(mapping, key), entry, _join(where, key), f"clé inconnue (clés permises : {allowed})")
+        for key, required in spec.items():
+            if required and key not in mapping:
+                self.add(_line_of(mapping), entry, _join(where, key), "clé obligatoire absente")
+        return True
+
+    def text(self, mapping: dict, key: str, entry: Optional[str], where: str) -> Optional[str]:
+        if key not in mapping:
+            return None
+        value = mapping[key]
+        if not isinstance(value, str) or not value.strip():
+            self.add(_line_of(mapping, key), entry, _join(where, key), "attendu : un texte non vide")
+            return None
+        return value.strip()
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+def _read_yaml(path: Path, rep: _Reporter) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.load(handle, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except UnicodeDecodeError as exc:
+        rep.add(None, None, None, f"le fichier n'est pas en UTF-8 ({exc})")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        rep.add(line, None, None, f"YAML invalide : {problem}")
+    return None
+
+
+# --- conditions.yml -----------------------------------------------------------------
+
+
+def _load_conditions(root: Path, problems: List[Problem]) -> Dict[str, ConditionDef]:
+    path = root / CONDITIONS_FILE
+    rep = _Reporter(_display(path, root))
+    result: Dict[str, ConditionDef] = {}
+    if not path.exists():
+        rep.add(None, None, None, "fichier absent")
+        problems.extend(rep.problems)
+        return result
+    data = _read_yaml(path, rep)
+    if data is not None and rep.check_keys(data, {"conditions": True}, None, ""):
+        defs = data.get("conditions")
+        if not isinstance(defs, dict):
+            rep.add(_line_of(data, "conditions"), None, "conditions", "attendu : un dictionnaire")
+        else:
+            for key, spec in defs.items():
+                if not isinstance(key, str) or not _SLUG_RE.match(key):
+                    rep.add(_line_of(defs, key), str(key), None, "nom de condition invalide (a-z, 0-9, _)")
+                    continue
+                if not rep.check_keys(spec, CONDITION_DEF_KEYS, key, ""):
+                    continue
+                qa = rep.text(spec, "question_agent", key, "")
+                qp = rep.text(spec, "question_public", key, "")
+                default = spec.get("default")
+                if default not in CONDITION_VALUES:
+                    rep.add(_line_of(spec, "default"), key, "default", "attendu : oui ou non")
+                    continue
+                if qa and qp:
+                    result[key] = ConditionDef(key, qa, qp, default)
+    problems.extend(rep.problems)
+    return result
+
+
+def _load_synonyms(root: Path, problems: List[Problem]) -> Dict[str, str]:
+    """Optional search expansions: `synonyms: {phrase: words}`."""
+    path = root / SYNONYMS_FILE
+    if not path.exists():
+        return {}
+    rep = _Reporter(_display(path, root))
+    result: Dict[str, str] = {}
+    data = _read_yaml(path, rep)
+    if data is not None and rep.check_keys(data, {"synonyms": True}, None, ""):
+        entries = data.get("synonyms")
+        if not isinstance(entries, dict):
+            rep.add(_line_of(data, "synonyms"), None, "synonyms", "attendu : un dictionnaire expression: mots")
+        else:
+            for phrase, expansion in entries.items():
+                if not isinstance(phrase, str) or not phrase.strip() or not isinstance(expansion, str) or not expansion.strip():
+                    rep.add(_line_of(entries, phrase), str(phrase), None, "attendu : une expression et un texte non vides")
+                else:
+                    result[phrase.strip()] = expansion.strip()
+    problems.extend(rep.problems)
+    return result
+
+
+# --- operator files -----------------------------------------------------------------
+
+
+def _load_operator_file(
+    path: Path,
+    root: Path,
+    conditions: Dict[str, ConditionDef],
+    documents: Dict[str, int],
+    seen_ids: Dict[str, str],
+) -> Tuple[Optional[Operator], List[Demarche], List[Problem]]:
+    rep = _Reporter(_display(path, root))
+    slug = path.stem
+    demarches: List[Demarche] = []
+    operator: Optional[Operator] = None
+    if slug not in OPERATOR_SLUGS:
+        rep.add(None, None, None, f"opérateur inconnu « {slug} » (attendus : {', '.join(OPERATOR_SLUGS)})")
+        return None, [], rep.problems
+    data = _read_yaml(path, rep)
+    if data is None:
+        if not rep.problems:
+            rep.add(None, None, None, "fichier vide")
+        return None, [], rep.problems
+    if not rep.check_keys(data, {"operator": True, "demarches": True}, None, ""):
+        return None, [], rep.problems
+
+    op = data.get("operator")
+    if op is not None and rep.check_keys(op, OPERATOR_KEYS, None, "operator"):
+        if op.get("slug") != slug:
+            rep.add(_line_of(op, "slug"), None, "operator.slug", f"doit être « {slug} » (le nom du fichier)")
+        name = rep.text(op, "name", None, "operator")
+        title = rep.text(op, "title", None, "operator")
+        document = rep.text(op, "document", None, "operator")
+        if document and document not in documents:
+            rep.add(_line_of(op, "document"), None, "operator.document", f"document source absent de knowledge/{SOURCES_DIR}/")
+        aliases = op.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+            rep.add(_line_of(op, "aliases"), None, "operator.aliases", "attendu : une liste de textes")
+            aliases = []
+        if name and title and document:
+            operator = Operator(slug, name, title, document, tuple(a.strip() for a in aliases))
+
+    rows = data.get("demarches")
+    if not isinstance(rows, list):
+        if "demarches" in data:
+            rep.add(_line_of(data, "demarches"), None, "demarches", "attendu : une liste d'entrées")
+        return operator, [], rep.problems
+    for index, row in enumerate(rows):
+        demarche = _load_demarche(row, index, slug, operator, conditions, documents, seen_ids, rep)
+        if demarche is not None:
+            demarches.append(demarche)
+    _check_topics(demarches, rows, rep)
+    return operator, demarches, rep.problems
+
+
+def _load_demarche(
+    row: Any,
+    index: int,
+    slug: str,
+    operator: Optional[Operator],
+    conditions: Dict[str, ConditionDef],
+    documents: Dict[str, int],
+    seen_ids: Dict[str, str],
+    rep: _Reporter,
+) -> Optional[Demarche]:
+    before = len(rep.problems)
+    entry_id = row.get("id") if isinstance(row, dict) and isinstance(row.get("id"), str) else f"demarches[{index}]"
+    if not rep.check_keys(row, DEMARCHE_KEYS, entry_id, ""):
+        return None
+    id_pattern = re.compile(rf"^{re.escape(slug)}\.[a-z0-9_]+$")
+    for key in ("id", "topic"):
+        value = row.get(key)
+        if value is not None and (not isinstance(value, str) or not id_pattern.match(value)):
+            rep.add(_line_of(row, key), entry_id, key, f"attendu : « {slug}.nom_en_minuscules » (a-z, 0-9, _)")
+    demarche_id = row.get("id")
+    if isinstance(demarche_id, str):
+        if demarche_id in seen_ids:
+            rep.add(_line_of(row, "id"), entry_id, "id", f"identifiant en double (déjà utilisé dans {seen_ids[demarche_id]})")
+        else:
+            seen_ids[demarche_id] = f"{rep.file}:{_line_of(row, 'id')}"
+    title = rep.text(row, "title", entry_id, "")
+    if title and len(title) > TITLE_MAX:
+        rep.add(_line_of(row, "title"), entry_id, "title", f"trop long ({len(title)} caractères, maximum {TITLE_MAX})")
+    section = rep.text(row, "section", entry_id, "")
+    label = rep.text(row, "label", entry_id, "")
+    action = rep.text(row, "action", entry_id, "")
+    category = row.get("category")
+    if "category" in row and category not in CATEGORIES:
+        rep.add(_line_of(row, "category"), entry_id, "category", f"catégorie inconnue « {category} » (attendues : {', '.join(CATEGORIES)})")
+
+    items = row.get("items", [])
+    if items is None:
+        items = []
+    if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+        rep.add(_line_of(row, "items"), entry_id, "items", "attendu : une liste de textes non vides")
+        items = []
+
+    contacts = _load_contacts(row, entry_id, rep)
+    row_conditions = _load_conditions_map(row.get("conditions", {}), row, "conditions", entry_id, conditions, rep)
+    variants = _load_variants(row, entry_id, conditions, rep)
+
+    doubt = None
+    if "doubt" in row:
+        doubt = rep.text(row, "doubt", entry_id, "")
+
+    source = row.get("source")
+    source_obj = None
+    if source is not None and rep.check_keys(source, SOURCE_KEYS, entry_id, "source"):
+        source_section = rep.text(source, "section", entry_id, "source")
+        line = source.get("line")
+        max_line = documents.get(operator.document, 0) if operator else 0
+        if not isinstance(line, int) or isinstance(line, bool) or line < 1:
+            rep.add(_line_of(source, "line"), entry_id, "source.line", "attendu : un numéro de ligne (entier ≥ 1)")
+        elif operator and line > max_line:
+            rep.add(_line_of(source, "line"), entry_id, "source.line", f"au-delà de la fin du document ({max_line} lignes)")
+        elif source_section and operator:
+            source_obj = Source(operator.document, operator.title, source_section, line)
+
+    if len(rep.problems) > before or operator is None or source_obj is None:
+        return None
+    return Demarche(
+        id=demarche_id,
+        operator=slug,
+        topic=row["topic"],
+        title=title,
+        section=section,
+        label=label,
+        category=category,
+        action=action,
+        source=source_obj,
+        items=tuple(i.strip() for i in items),
+        contacts=tuple(contacts),
+        conditions=row_conditions,
+        variants=tuple(variants),
+        doubt=doubt,
+    )
+
+
+def _load_contacts(row: dict, entry_id: str, rep: _Reporter) -> List[Contact]:
+    raw = row.get("contacts", [])
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        rep.add(_line_of(row, "contacts"), entry_id, "contacts", "attendu : une liste de contacts")
+        return []
+    result = []
+    for i, contact in enumerate(raw):
+        where = f"contacts[{i}]"
+        if not rep.check_keys(contact, CONTACT_KEYS, entry_id, where):
+            continue
+        before = len(rep.problems)
+        kind, audience = contact.get("kind"), contact.get("audience")
+        if "kind" in contact and kind not in CONTACT_KINDS:
+            rep.add(_line_of(contact, "kind"), entry_id, f"{where}.kind", f"type inconnu « {kind} » (attendus : {', '.join(CONTACT_KINDS)})")
+        if "audience" in contact and audience not in AUDIENCES:
+            rep.add(_line_of(contact, "audience"), entry_id, f"{where}.audience", f"public inconnu « {audience} » (attendus : {', '.join(AUDIENCES)})")
+        value = contact.get("value")
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not value.strip():
+            rep.add(_line_of(contact, "value"), entry_id, f"{where}.value", "attendu : un texte non vide")
+        elif kind == "email" and not _EMAIL_RE.match(value.strip()):
+            rep.add(_line_of(contact, "value"), entry_id, f"{where}.value", f"adresse électronique invalide « {value} »")
+        elif kind == "phone" and not _PHONE_RE.match(value.strip()):
+            rep.add(_line_of(contact, "value"), entry_id, f"{where}.value", f"numéro invalide « {value} » (chiffres et espaces)")
+        label = rep.text(contact, "label", entry_id, where)
+        if len(rep.problems) == before and label:
+            result.append(Contact(kind, value.strip(), label, audience))
+    return result
+
+
+def _load_conditions_map(
+    raw: Any, container: dict, key: str, entry_id: str, conditions: Dict[str, ConditionDef], rep: _Reporter
+) -> Dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        rep.add(_line_of(container, key), entry_id, key, "attendu : un dictionnaire condition: oui|non")
+        return {}
+    result = {}
+    for name, value in raw.items():
+        if name not in conditions:
+            rep.add(_line_of(raw, name), entry_id, f"{key}.{name}", f"condition inconnue (déclarées dans {CONDITIONS_FILE} : {', '.join(sorted(conditions))})")
+        elif value not in CONDITION_VALUES:
+            rep.add(_line_of(raw, name), entry_id, f"{key}.{name}", f"valeur « {value} » invalide (attendu : oui ou non)")
+        else:
+            result[name] = value
+    return result
+
+
+def _load_variants(row: dict, entry_id: str, conditions: Dict[str, ConditionDef], rep: _Reporter) -> List[Variant]:
+    raw = row.get("variants", [])
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        rep.add(_line_of(row, "variants"), entry_id, "variants", "attendu : une liste")
+        return []
+    result = []
+    for i, variant in enumerate(raw):
+        where = f"variants[{i}]"
+        if not rep.check_keys(variant, VARIANT_KEYS, entry_id, where):
+            continue
+        when = _load_conditions_map(variant.get("when"), variant, f"{where}.when", entry_id, conditions, rep)
+        text = rep.text(variant, "text", entry_id, where)
+        if when and text:
+            result.append(Variant(when, text))
+        elif text and not when:
+            rep.add(_line_of(variant, "when"), entry_id, f"{where}.when", "au moins une condition est requise")
+    return result
+
+
+def _check_topics(demarches: List[Demarche], rows: list, rep: _Reporter) -> None:
+    by_topic: Dict[str, List[Demarche]] = {}
+    for demarche in demarches:
+        by_topic.setdefault(demarche.topic, []).append(demarche)
+    lines = {row.get("id"): _line_of(row) for row in rows if isinstance(row, dict)}
+    for topic, siblings in by_topic.items():
+        for a, b in combinations(siblings, 2):
+            if not _separable(a.conditions, b.conditions):
+                rep.add(
+                    lines.get(b.id),
+                    b.id,
+                    "conditions",
+                    f"impossible à distinguer de {a.id} dans le sujet {topic} : "
+                    "ajoutez une condition posée dans les deux entrées avec des valeurs différentes",
+                )
+
+
+def _separable(a: Dict[str, str], b: Dict[str, str]) -> bool:
+    return any(key in b and b[key] != value for key, value in a.items())
+
+
+# --- entry point ------------------------------------------------------------------
+
+
+def _documents(root: Path) -> Tuple[Dict[str, int], Dict[str, str]]:
+    lines: Dict[str, int] = {}
+    digests: Dict[str, str] = {}
+    folder = root / SOURCES_DIR
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.txt")):
+            data = path.read_bytes()
+            digests[path.name] = hashlib.sha256(data).hexdigest()
+            lines[path.name] = len(data.decode("utf-8", errors="replace").splitlines())
+    return lines, digests
+
+
+def operator_files(root: Path) -> List[Path]:
+    return sorted(p for p in root.glob("*.yml") if p.name not in RESERVED_FILES)
+
+
+def load_knowledge(root: Path, require_all_operators: bool = True) -> Knowledge:
+    """Load every file of `root`; raise KnowledgeError listing every problem."""
+    root = Path(root)
+    problems: List[Problem] = []
+    if not root.is_dir():
+        raise KnowledgeError([Problem(str(root), None, None, None, "dossier introuvable")])
+    conditions = _load_conditions(root, problems)
+    line_counts, digests = _documents(root)
+    operators: Dict[str, Operator] = {}
+    demarches: List[Demarche] = []
+    seen_ids: Dict[str, str] = {}
+    for path in operator_files(root):
+        operator, rows, file_problems = _load_operator_file(path, root, conditions, line_counts, seen_ids)
+        problems.extend(file_problems)
+        if operator:
+            operators[operator.slug] = operator
+        demarches.extend(rows)
+    if require_all_operators:
+        present = {p.stem for p in operator_files(root)}
+        for slug in OPERATOR_SLUGS:
+            if slug not in present:
+                problems.append(Problem(_display(root / f"{slug}.yml", root), None, None, None, "fichier d'opérateur absent"))
+    synonyms = _load_synonyms(root, problems)
+    if problems:
+        raise KnowledgeError(problems)
+    return Knowledge(
+        operators=operators, demarches=demarches, conditions=conditions, documents=digests, synonyms=synonyms
+    )
+
+
+def iter_problems(exc: KnowledgeError) -> Iterable[str]:
+    return (str(p) for p in exc.problems)

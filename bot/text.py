@@ -1,0 +1,40 @@
+"""French text normalisation shared by the search index and the queries."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import List
+
+_WORD_RE = re.compile(r"[a-z0-9]+")
+
+# Function words that carry no meaning for search (accent-free, lower case).
+STOPWORDS = frozenset(
+    """
+    a ai au aux avec ce ces cet cette d dans de des du elle en est et etc il ils je j l la le les leur
+    leurs lui m ma me mes mon n ne nos notre nous on ou par pas pour qu que qui s sa se ses si son sur
+    t ta te tes ton tu un une vos votre vous y c est sont plus tout toute toutes tous via lors cas
+    """.split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, typographic apostrophes unified."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.lower().replace("\u2019", "'").replace("œ", "oe").replace("æ", "ae")
+
+
+def stem(word: str) -> str:
+    """A very light French stemmer: plural and feminine endings only."""
+    if len(word) > 4 and word.endswith("aux"):
+        return word[:-3] + "al"
+    if len(word) > 3 and word[-1] in "sx":
+        word = word[:-1]
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def terms(text: str) -> List[str]:
+    """Search terms of a text: folded, stop words dropped, stemmed."""
+    return [stem(w) for w in _WORD_RE.findall(fold(text)) if w not in STOPWORDS]

@@ -1,0 +1,170 @@
+"""The knowledge base says what the référentiel says: rows, contacts, audiences, sources."""
+import re
+from collections import Counter
+
+import pytest
+
+from bot.knowledge.types import OPERATOR_SLUGS
+from bot.text import fold, terms
+
+from seedtext import REFERENTIEL, emails, phone_key, phones, seed_text, url_key, urls
+
+# Table rows per operator, counted by reading the two référentiel seed files
+# (merged-cell continuation rows counted; a row split by a page break counted once).
+EXPECTED_ROWS = {
+    "caf": 15,
+    "assurance_maladie": 28,
+    "assurance_retraite": 26,
+    "cheque_energie": 12,
+    "finances_publiques": 24,
+    "france_renov": 9,
+    "france_titres": 8,
+    "france_travail": 14,
+    "la_poste": 6,
+    "msa": 68,
+    "point_justice": 5,
+    "urssaf": 18,
+}
+
+SEEDS = {name: seed_text(name) for name in REFERENTIEL}
+ALL_SEED_TEXT = "\n".join(SEEDS.values())
+
+
+def kb_contacts(knowledge, kind):
+    return [(d, c) for d in knowledge.demarches for c in d.contacts if c.kind == kind]
+
+
+def test_every_operator_is_present(knowledge):
+    assert sorted(knowledge.operators) == sorted(OPERATOR_SLUGS)
+    assert {d.operator for d in knowledge.demarches} == set(OPERATOR_SLUGS)
+
+
+@pytest.mark.parametrize("slug", OPERATOR_SLUGS)
+def test_row_count_matches_the_seed_table(knowledge, slug):
+    assert slug in EXPECTED_ROWS, f"expected row count of {slug} not written down"
+    assert sum(1 for d in knowledge.demarches if d.operator == slug) == EXPECTED_ROWS[slug]
+
+
+def test_every_category_is_used(knowledge):
+    assert set(Counter(d.category for d in knowledge.demarches)) == {"niveau_1", "niveau_2", "urgent", "hors_bouquet"}
+
+
+def test_every_seed_phone_is_in_the_knowledge_base(knowledge):
+    kb = {phone_key(c.value) for _, c in kb_contacts(knowledge, "phone")}
+    assert phones(ALL_SEED_TEXT) - kb == set()
+
+
+def test_every_knowledge_base_phone_is_in_the_seed(knowledge):
+    seed = phones(ALL_SEED_TEXT)
+    invented = {(d.id, c.value) for d, c in kb_contacts(knowledge, "phone") if phone_key(c.value) not in seed}
+    assert invented == set()
+
+
+def test_every_seed_email_is_in_the_knowledge_base_and_back(knowledge):
+    kb = {c.value.lower() for _, c in kb_contacts(knowledge, "email")}
+    assert emails(ALL_SEED_TEXT) == kb
+
+
+# The page footer of the référentiel, not part of any row.
+FOOTER_URLS = {"france-services.gouv.fr"}
+
+
+def test_every_seed_url_is_in_the_knowledge_base(knowledge):
+    kb = {url_key(c.value) for _, c in kb_contacts(knowledge, "url")}
+    assert urls(ALL_SEED_TEXT) - kb - FOOTER_URLS == set()
+
+
+def test_every_knowledge_base_url_is_in_the_seed(knowledge):
+    seed = urls(ALL_SEED_TEXT)
+    invented = {(d.id, c.value) for d, c in kb_contacts(knowledge, "url") if url_key(c.value) not in seed}
+    assert invented == set()
+
+
+# Rows whose action points at the contacts of the next row ("cf. ci-dessous").
+REFERS_TO_NEXT_ROW = {"cheque_energie.information"}
+
+
+def test_a_row_mentions_its_own_contacts(knowledge):
+    """Each phone/e-mail/URL contact of a row is written in that row (label, items or action)."""
+    missing = []
+    rows = knowledge.demarches
+    for i, d in enumerate(rows):
+        own = " ".join((d.label, *d.items, d.action))
+        if d.id in REFERS_TO_NEXT_ROW:
+            assert "ci-dessous" in d.action
+            own += " " + rows[i + 1].action
+        for c in d.contacts:
+            if c.kind == "phone" and phone_key(c.value) not in re.sub(r"\D", "", own):
+                missing.append((d.id, c.value))
+            elif c.kind in ("email", "url") and url_key(c.value) not in {url_key(u) for u in urls(own) | emails(own)}:
+                missing.append((d.id, c.value))
+    assert missing == []
+
+
+AGENT_WORDS = ("administration+", "osmose", "back-office", "back office")
+
+
+def test_agent_only_channels_are_marked_agent(knowledge):
+    wrong = [
+        (d.id, c.value)
+        for d in knowledge.demarches
+        for c in d.contacts
+        if any(w in fold(c.value + " " + c.label) for w in AGENT_WORDS) and c.audience != "agent"
+    ]
+    assert wrong == []
+
+
+# Back-office lines and mailboxes that the référentiel gives for counsellors only.
+AGENT_ONLY_VALUES = {
+    "0969327210",  # ASP back-office (chèque énergie)
+    "assistance-franceservice-chequeenergie@asp-public.fr",
+    "0969360117",  # Urssaf back-office
+    "0969360125",  # Urssaf back-office
+    "ants-pn-franceservices@interieur.gouv.fr",  # ANTS line for France services
+    "0806001625",  # ANTS Centre de Contact Citoyens, France services line
+}
+
+
+def test_known_back_office_lines_are_agent_only(knowledge):
+    seen = set()
+    for d in knowledge.demarches:
+        for c in d.contacts:
+            key = phone_key(c.value) if c.kind == "phone" else c.value.lower()
+            if key in AGENT_ONLY_VALUES:
+                seen.add(key)
+                assert c.audience == "agent", (d.id, c.value)
+    assert seen == AGENT_ONLY_VALUES
+
+
+def test_every_row_points_at_its_line_in_the_seed(knowledge):
+    """Most words of the request cell are on the source line (or the next ones)."""
+    misplaced = []
+    for d in knowledge.demarches:
+        lines = SEEDS[d.source.document].splitlines()
+        window = set(terms(" ".join(lines[d.source.line - 1 : d.source.line + 2])))
+        words = set(terms(d.label + " " + " ".join(d.items)))
+        if words and len(words & window) / len(words) < 0.6:
+            misplaced.append((d.id, d.source.line))
+    assert misplaced == []
+
+
+def test_sections_are_headings_of_the_seed(knowledge):
+    folded_seed = {name: fold(text) for name, text in SEEDS.items()}
+    missing = sorted(
+        {(d.operator, d.source.section) for d in knowledge.demarches if fold(d.source.section)[:25] not in folded_seed[d.source.document]}
+    )
+    assert missing == []
+
+
+def test_doubts_are_listed_in_docs(knowledge):
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "knowledge.md").read_text(encoding="utf-8")
+    undocumented = [d.id for d in knowledge.demarches if d.doubt and f"`{d.id}`" not in doc]
+    assert undocumented == []
+
+
+def test_the_referentiel_doubts_named_by_the_issue_are_recorded(knowledge):
+    doubtful = " ".join(fold(d.label + " " + d.title) for d in knowledge.demarches if d.doubt)
+    for words in ("maprimeadapt", "ampleur", "pre-plainte", "cheque"):
+        assert words in doubtful, words

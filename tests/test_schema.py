@@ -1,0 +1,167 @@
+"""`bot kb check` rejects broken files with file, line, entry id and field."""
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge.loader import KnowledgeError, load_knowledge
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CONDITIONS = """\
+conditions:
+  detresse:
+    question_agent: "L'usager est-il en détresse ?"
+    question_public: "Êtes-vous en détresse ?"
+    default: non
+"""
+
+VALID = """\
+operator:
+  slug: caf
+  name: Caisse d'allocations familiales (CAF)
+  title: Allocations familiales
+  document: seed.txt
+  aliases: [CAF]
+demarches:
+  - id: caf.logement
+    topic: caf.logement
+    title: Aides au logement
+    section: Démarches liées au logement
+    label: Informer sur les aides au logement
+    category: niveau_1
+    action: Orienter l'utilisateur vers la CAF
+    contacts:
+      - kind: url
+        value: Caf.fr
+        label: Site de la CAF
+        audience: public
+    conditions: {detresse: non}
+    source:
+      section: Démarches liées au logement
+      line: 2
+  - id: caf.urgence
+    topic: caf.logement
+    title: Urgence
+    section: Démarches générales
+    label: En cas d'urgence sociale
+    category: urgent
+    action: Contacter le correspondant en back-office via Administration+
+    conditions: {detresse: oui}
+    source:
+      section: Démarches générales
+      line: 3
+"""
+
+
+def make_dir(tmp_path: Path, caf: str = VALID, conditions: str = CONDITIONS) -> Path:
+    root = tmp_path / "knowledge"
+    (root / "sources").mkdir(parents=True)
+    (root / "sources" / "seed.txt").write_text("titre\nligne deux\nligne trois\n", encoding="utf-8")
+    (root / "conditions.yml").write_text(conditions, encoding="utf-8")
+    (root / "caf.yml").write_text(caf, encoding="utf-8")
+    return root
+
+
+def problems(root: Path):
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(root, require_all_operators=False)
+    return info.value.problems
+
+
+def test_minimal_valid_directory_loads(tmp_path):
+    knowledge = load_knowledge(make_dir(tmp_path), require_all_operators=False)
+    assert [d.id for d in knowledge.demarches] == ["caf.logement", "caf.urgence"]
+    assert knowledge.demarches[1].conditions == {"detresse": "oui"}
+    assert knowledge.demarches[0].source.operator == "Allocations familiales"
+
+
+def test_unknown_key_reported_with_line_and_entry(tmp_path):
+    broken = VALID.replace("    category: niveau_1\n", "    category: niveau_1\n    colour: red\n")
+    [p] = problems(make_dir(tmp_path, broken))
+    assert p.file.endswith("caf.yml")
+    assert p.entry == "caf.logement"
+    assert p.field == "colour"
+    assert p.line == 14
+    assert "clé inconnue" in p.message
+
+
+def test_unknown_category(tmp_path):
+    [p] = problems(make_dir(tmp_path, VALID.replace("category: niveau_1", "category: niveau1")))
+    assert (p.entry, p.field, p.line) == ("caf.logement", "category", 13)
+    assert "niveau1" in p.message
+
+
+def test_duplicate_id(tmp_path):
+    broken = VALID.replace("  - id: caf.urgence\n    topic: caf.logement", "  - id: caf.logement\n    topic: caf.autre")
+    found = problems(make_dir(tmp_path, broken))
+    assert any(p.field == "id" and "double" in p.message and p.line == 24 for p in found)
+
+
+def test_contact_missing_audience(tmp_path):
+    [p] = problems(make_dir(tmp_path, VALID.replace("        audience: public\n", "")))
+    assert p.entry == "caf.logement"
+    assert p.field == "contacts[0].audience"
+    assert "obligatoire" in p.message
+
+
+def test_contact_unknown_audience_and_kind(tmp_path):
+    broken = VALID.replace("audience: public", "audience: everyone").replace("kind: url", "kind: fax")
+    fields = {p.field for p in problems(make_dir(tmp_path, broken))}
+    assert fields == {"contacts[0].audience", "contacts[0].kind"}
+
+
+def test_unknown_condition_key_and_value(tmp_path):
+    broken = VALID.replace("conditions: {detresse: oui}", "conditions: {detresse: peut-etre, age: oui}")
+    found = {(p.field, p.entry) for p in problems(make_dir(tmp_path, broken))}
+    assert ("conditions.detresse", "caf.urgence") in found
+    assert ("conditions.age", "caf.urgence") in found
+
+
+def test_siblings_must_be_separable_by_conditions(tmp_path):
+    broken = VALID.replace("    conditions: {detresse: oui}\n", "    conditions: {detresse: non}\n")
+    [p] = problems(make_dir(tmp_path, broken))
+    assert p.entry == "caf.urgence" and p.field == "conditions"
+    assert "caf.logement" in p.message
+
+
+def test_invalid_yaml_reports_line(tmp_path):
+    broken = VALID.replace("    label: Informer sur les aides au logement", "    label: [Informer")
+    [p] = problems(make_dir(tmp_path, broken))
+    assert p.line is not None and "YAML invalide" in p.message
+
+
+def test_slug_must_match_file_and_line_within_document(tmp_path):
+    broken = VALID.replace("slug: caf", "slug: msa").replace("line: 3", "line: 99")
+    found = {p.field: p for p in problems(make_dir(tmp_path, broken))}
+    assert set(found) == {"operator.slug", "source.line"}
+    assert "« caf »" in found["operator.slug"].message
+    assert found["source.line"].entry == "caf.urgence" and "3 lignes" in found["source.line"].message
+
+
+def test_missing_operator_file_is_reported(knowledge_copy):
+    (knowledge_copy / "urssaf.yml").unlink()
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(knowledge_copy)
+    assert [str(p) for p in info.value.problems] == ["knowledge/urssaf.yml: fichier d'opérateur absent"]
+
+
+def test_cli_check_exit_code_and_messages(knowledge_copy):
+    caf = knowledge_copy / "caf.yml"
+    caf.write_text(caf.read_text(encoding="utf-8").replace("category: niveau_1", "category: niveau_un", 1), encoding="utf-8")
+    env = {"GUICHET_KNOWLEDGE_DIR": str(knowledge_copy), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "kb", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("knowledge/caf.yml:") and ": category: catégorie inconnue « niveau_un »" in first
+    assert "1 problème(s)" in result.stderr
+
+
+def test_cli_check_accepts_the_real_knowledge():
+    result = subprocess.run([sys.executable, "-m", "bot", "kb", "check"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "12 opérateurs" in result.stdout
