@@ -16,6 +16,11 @@ conditions:
     question_agent: "L'usager est-il en détresse ?"
     question_public: "Êtes-vous en détresse ?"
     default: non
+    cases:
+      oui: {agent: "l'usager est en détresse", public: "vous êtes en détresse"}
+      non: {agent: "l'usager n'est pas en détresse", public: "vous n'êtes pas en détresse"}
+    implied_by:
+      oui: ["suicid"]
 """
 
 VALID = """\
@@ -27,7 +32,7 @@ operator:
   aliases: [CAF]
 demarches:
   - id: caf.logement
-    topic: caf.logement
+    topic: logement
     title: Aides au logement
     section: Démarches liées au logement
     label: Informer sur les aides au logement
@@ -43,7 +48,7 @@ demarches:
       section: Démarches liées au logement
       line: 2
   - id: caf.urgence
-    topic: caf.logement
+    topic: logement
     title: Urgence
     section: Démarches générales
     label: En cas d'urgence sociale
@@ -95,7 +100,7 @@ def test_unknown_category(tmp_path):
 
 
 def test_duplicate_id(tmp_path):
-    broken = VALID.replace("  - id: caf.urgence\n    topic: caf.logement", "  - id: caf.logement\n    topic: caf.autre")
+    broken = VALID.replace("  - id: caf.urgence\n    topic: logement", "  - id: caf.logement\n    topic: autre")
     found = problems(make_dir(tmp_path, broken))
     assert any(p.field == "id" and "double" in p.message and p.line == 24 for p in found)
 
@@ -125,6 +130,13 @@ def test_siblings_must_be_separable_by_conditions(tmp_path):
     [p] = problems(make_dir(tmp_path, broken))
     assert p.entry == "caf.urgence" and p.field == "conditions"
     assert "caf.logement" in p.message
+
+
+def test_condition_definitions_are_validated(tmp_path):
+    broken = CONDITIONS.replace('oui: ["suicid"]', 'oui: ["suicid("]').replace("default: non", "default: peut-etre")
+    found = {p.field: p for p in problems(make_dir(tmp_path, conditions=broken))}
+    assert "default" in found and found["default"].file.endswith("conditions.yml")
+    assert found["implied_by.oui[0]"].line == 11 and "expression régulière invalide" in found["implied_by.oui[0]"].message
 
 
 def test_invalid_yaml_reports_line(tmp_path):

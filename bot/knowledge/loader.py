@@ -59,7 +59,16 @@ DEMARCHE_KEYS = {
 CONTACT_KEYS = {"kind": True, "value": True, "label": True, "audience": True}
 VARIANT_KEYS = {"when": True, "text": True}
 SOURCE_KEYS = {"section": True, "line": True}
-CONDITION_DEF_KEYS = {"question_agent": True, "question_public": True, "default": True}
+CONDITION_DEF_KEYS = {
+    "question_agent": True,
+    "question_public": True,
+    "default": True,
+    "cases": True,
+    "askable": False,
+    "ask_when": False,
+    "implied_by": False,
+    "implies": False,
+}
 
 
 @dataclass(frozen=True)
@@ -208,6 +217,7 @@ def _load_conditions(root: Path, problems: List[Problem]) -> Dict[str, Condition
     path = root / CONDITIONS_FILE
     rep = _Reporter(_display(path, root))
     result: Dict[str, ConditionDef] = {}
+    raw: Dict[str, tuple] = {}
     if not path.exists():
         rep.add(None, None, None, "fichier absent")
         problems.extend(rep.problems)
@@ -229,9 +239,28 @@ def _load_conditions(root: Path, problems: List[Problem]) -> Dict[str, Condition
                 default = spec.get("default")
                 if default not in CONDITION_VALUES:
                     rep.add(_line_of(spec, "default"), key, "default", "attendu : oui ou non")
-                    continue
-                if qa and qp:
-                    result[key] = ConditionDef(key, qa, qp, default)
+                before = len(rep.problems)
+                cases = _condition_cases(spec, key, rep)
+                askable = spec.get("askable", True)
+                if not isinstance(askable, bool):
+                    rep.add(_line_of(spec, "askable"), key, "askable", "attendu : true ou false")
+                implied_by = _condition_patterns(spec, key, rep)
+                if qa and qp and default in CONDITION_VALUES and len(rep.problems) == before:
+                    raw[key] = (qa, qp, default, cases, askable, implied_by, spec)
+            names = set(raw) | set(defs)
+            for key, (qa, qp, default, cases, askable, implied_by, spec) in raw.items():
+                ask_when = _facts_map(spec.get("ask_when", {}), spec, "ask_when", key, names, rep)
+                implies = {}
+                implies_raw = spec.get("implies", {}) or {}
+                if not isinstance(implies_raw, dict):
+                    rep.add(_line_of(spec, "implies"), key, "implies", "attendu : valeur -> faits")
+                else:
+                    for value, facts in implies_raw.items():
+                        if value not in CONDITION_VALUES:
+                            rep.add(_line_of(implies_raw, value), key, f"implies.{value}", "attendu : oui ou non")
+                        else:
+                            implies[value] = _facts_map(facts, implies_raw, f"implies.{value}", key, names, rep)
+                result[key] = ConditionDef(key, qa, qp, default, cases, askable, ask_when, implied_by, implies)
     problems.extend(rep.problems)
     return result
 
@@ -255,6 +284,66 @@ def _load_synonyms(root: Path, problems: List[Problem]) -> Dict[str, str]:
                 else:
                     result[phrase.strip()] = expansion.strip()
     problems.extend(rep.problems)
+    return result
+
+
+def _condition_cases(spec: dict, key: str, rep: _Reporter) -> Dict[str, Dict[str, str]]:
+    cases = spec.get("cases")
+    result: Dict[str, Dict[str, str]] = {}
+    if cases is None:
+        return result
+    if not isinstance(cases, dict) or set(cases) != set(CONDITION_VALUES):
+        rep.add(_line_of(spec, "cases"), key, "cases", "attendu : oui et non, chacun avec agent et public")
+        return result
+    for value in CONDITION_VALUES:
+        phrases = cases[value]
+        if not rep.check_keys(phrases, {"agent": True, "public": True}, key, f"cases.{value}"):
+            continue
+        agent = rep.text(phrases, "agent", key, f"cases.{value}")
+        public = rep.text(phrases, "public", key, f"cases.{value}")
+        if agent and public:
+            result[value] = {"agent": agent, "public": public}
+    return result
+
+
+def _condition_patterns(spec: dict, key: str, rep: _Reporter) -> Dict[str, Tuple[str, ...]]:
+    raw = spec.get("implied_by", {}) or {}
+    result: Dict[str, Tuple[str, ...]] = {}
+    if not isinstance(raw, dict):
+        rep.add(_line_of(spec, "implied_by"), key, "implied_by", "attendu : valeur -> liste d'expressions régulières")
+        return result
+    for value, patterns in raw.items():
+        where = f"implied_by.{value}"
+        if value not in CONDITION_VALUES:
+            rep.add(_line_of(raw, value), key, where, "attendu : oui ou non")
+            continue
+        if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
+            rep.add(_line_of(raw, value), key, where, "attendu : une liste d'expressions régulières")
+            continue
+        for i, pattern in enumerate(patterns):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                line = patterns.line + 1 + i if isinstance(patterns, LineList) else _line_of(raw, value)
+                rep.add(line, key, f"{where}[{i}]", f"expression régulière invalide : {exc}")
+        result[value] = tuple(patterns)
+    return result
+
+
+def _facts_map(raw: Any, container: Any, where: str, key: str, names: set, rep: _Reporter) -> Dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        rep.add(_line_of(container, where.split(".")[0]), key, where, "attendu : un dictionnaire condition: oui|non")
+        return {}
+    result = {}
+    for name, value in raw.items():
+        if name not in names:
+            rep.add(_line_of(raw, name), key, f"{where}.{name}", "condition inconnue")
+        elif value not in CONDITION_VALUES:
+            rep.add(_line_of(raw, name), key, f"{where}.{name}", "attendu : oui ou non")
+        else:
+            result[name] = value
     return result
 
 
@@ -308,7 +397,6 @@ def _load_operator_file(
         demarche = _load_demarche(row, index, slug, operator, conditions, documents, seen_ids, rep)
         if demarche is not None:
             demarches.append(demarche)
-    _check_topics(demarches, rows, rep)
     return operator, demarches, rep.problems
 
 
@@ -327,10 +415,12 @@ def _load_demarche(
     if not rep.check_keys(row, DEMARCHE_KEYS, entry_id, ""):
         return None
     id_pattern = re.compile(rf"^{re.escape(slug)}\.[a-z0-9_]+$")
-    for key in ("id", "topic"):
-        value = row.get(key)
-        if value is not None and (not isinstance(value, str) or not id_pattern.match(value)):
-            rep.add(_line_of(row, key), entry_id, key, f"attendu : « {slug}.nom_en_minuscules » (a-z, 0-9, _)")
+    value = row.get("id")
+    if value is not None and (not isinstance(value, str) or not id_pattern.match(value)):
+        rep.add(_line_of(row, "id"), entry_id, "id", f"attendu : « {slug}.nom_en_minuscules » (a-z, 0-9, _)")
+    value = row.get("topic")
+    if value is not None and (not isinstance(value, str) or not _SLUG_RE.match(value)):
+        rep.add(_line_of(row, "topic"), entry_id, "topic", "attendu : un nom en minuscules (a-z, 0-9, _)")
     demarche_id = row.get("id")
     if isinstance(demarche_id, str):
         if demarche_id in seen_ids:
@@ -468,21 +558,33 @@ def _load_variants(row: dict, entry_id: str, conditions: Dict[str, ConditionDef]
     return result
 
 
-def _check_topics(demarches: List[Demarche], rows: list, rep: _Reporter) -> None:
+def _check_topics(demarches: List[Demarche], seen_ids: Dict[str, str]) -> List[Problem]:
+    """Rows of a topic that differ in category or operator must be told apart by conditions.
+
+    Rows of the same category and operator may share a topic without conditions: the
+    engine then picks the one that matches the person's words best.
+    """
+    problems: List[Problem] = []
     by_topic: Dict[str, List[Demarche]] = {}
     for demarche in demarches:
         by_topic.setdefault(demarche.topic, []).append(demarche)
-    lines = {row.get("id"): _line_of(row) for row in rows if isinstance(row, dict)}
     for topic, siblings in by_topic.items():
         for a, b in combinations(siblings, 2):
+            if (a.category, a.operator) == (b.category, b.operator):
+                continue
             if not _separable(a.conditions, b.conditions):
-                rep.add(
-                    lines.get(b.id),
-                    b.id,
-                    "conditions",
-                    f"impossible à distinguer de {a.id} dans le sujet {topic} : "
-                    "ajoutez une condition posée dans les deux entrées avec des valeurs différentes",
+                file, _, line = seen_ids[b.id].rpartition(":")
+                problems.append(
+                    Problem(
+                        file,
+                        int(line) if line.isdigit() else None,
+                        b.id,
+                        "conditions",
+                        f"impossible à distinguer de {a.id} dans le sujet {topic} ({a.category}, {a.operator}) : "
+                        "ajoutez une condition posée dans les deux entrées avec des valeurs différentes",
+                    )
                 )
+    return problems
 
 
 def _separable(a: Dict[str, str], b: Dict[str, str]) -> bool:
@@ -525,6 +627,7 @@ def load_knowledge(root: Path, require_all_operators: bool = True) -> Knowledge:
         if operator:
             operators[operator.slug] = operator
         demarches.extend(rows)
+    problems.extend(_check_topics(demarches, seen_ids))
     if require_all_operators:
         present = {p.stem for p in operator_files(root)}
         for slug in OPERATOR_SLUGS:

@@ -92,6 +92,17 @@ class ConditionDef:
     question_agent: str
     question_public: str
     default: str
+    cases: Dict[str, Dict[str, str]] = field(default_factory=dict)  # value -> audience -> phrase
+    askable: bool = True
+    ask_when: Dict[str, str] = field(default_factory=dict)
+    implied_by: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # value -> regexes
+    implies: Dict[str, Dict[str, str]] = field(default_factory=dict)  # value -> facts
+
+    def question(self, audience: str) -> str:
+        return self.question_agent if audience == "agent" else self.question_public
+
+    def case(self, value: str, audience: str) -> str:
+        return self.cases[value]["agent" if audience == "agent" else "public"]
 
 
 @dataclass
