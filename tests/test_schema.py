@@ -1,4 +1,5 @@
 """`bot kb check` rejects broken files with file, line, entry id and field."""
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -67,6 +68,7 @@ def make_dir(tmp_path: Path, caf: str = VALID, conditions: str = CONDITIONS) -> 
     (root / "sources" / "seed.txt").write_text("titre\nligne deux\nligne trois\n", encoding="utf-8")
     (root / "conditions.yml").write_text(conditions, encoding="utf-8")
     (root / "caf.yml").write_text(caf, encoding="utf-8")
+    shutil.copy(ROOT / "knowledge" / "emergency.yml", root / "emergency.yml")
     return root
 
 

@@ -22,6 +22,7 @@ from bot.knowledge.models import (
     ConditionRow,
     ContactRow,
     DemarcheRow,
+    EmergencyRow,
     ItemRow,
     KnowledgeBase,
     OperatorRow,
@@ -47,7 +48,8 @@ def knowledge_digest(knowledge: Knowledge) -> str:
     payload = {
         "operators": {slug: repr(op) for slug, op in sorted(knowledge.operators.items())},
         "demarches": [repr(d) for d in knowledge.demarches],
-        "conditions": {k: repr(c) for k, c in sorted(knowledge.conditions.items())},
+        "conditions": [repr(c) for c in knowledge.conditions.values()],
+        "emergency": [repr(e) for e in knowledge.emergency.values()],
         "documents": knowledge.documents,
         "synonyms": knowledge.synonyms,
     }
@@ -84,10 +86,32 @@ def build(knowledge: Knowledge, engine: Engine) -> Dict[str, int]:
 def _insert(session: Session, knowledge: Knowledge) -> None:
     for document, digest in sorted(knowledge.documents.items()):
         session.add(SourceRow(document=document, sha256=digest))
-    for key, cond in sorted(knowledge.conditions.items()):
+    for position, (key, cond) in enumerate(knowledge.conditions.items()):
         session.add(
             ConditionDefRow(
-                key=key, question_agent=cond.question_agent, question_public=cond.question_public, default=cond.default
+                key=key,
+                question_agent=cond.question_agent,
+                question_public=cond.question_public,
+                default=cond.default,
+                position=position,
+                spec={
+                    "cases": cond.cases,
+                    "askable": cond.askable,
+                    "ask_when": cond.ask_when,
+                    "implied_by": {k: list(v) for k, v in cond.implied_by.items()},
+                    "implies": cond.implies,
+                    "persistent": cond.persistent,
+                },
+            )
+        )
+    for position, (key, kind) in enumerate(knowledge.emergency.items()):
+        session.add(
+            EmergencyRow(
+                key=key,
+                label=kind.label,
+                position=position,
+                patterns=list(kind.patterns),
+                numbers=[{"value": n.value, "label": n.label} for n in kind.numbers],
             )
         )
     session.flush()  # no ORM relationship tells the unit of work that operators need sources first

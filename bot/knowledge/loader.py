@@ -22,6 +22,8 @@ from bot.knowledge.types import (
     OPERATOR_SLUGS,
     ConditionDef,
     Contact,
+    EmergencyKind,
+    EmergencyNumber,
     Demarche,
     Knowledge,
     Operator,
@@ -31,9 +33,10 @@ from bot.knowledge.types import (
 
 CONDITIONS_FILE = "conditions.yml"
 SYNONYMS_FILE = "synonyms.yml"
+EMERGENCY_FILE = "emergency.yml"
 SOURCES_DIR = "sources"
 # Top-level YAML files that are not operator files.
-RESERVED_FILES = {CONDITIONS_FILE, SYNONYMS_FILE}
+RESERVED_FILES = {CONDITIONS_FILE, SYNONYMS_FILE, EMERGENCY_FILE}
 
 TITLE_MAX = 90
 _SLUG_RE = re.compile(r"^[a-z0-9_]+$")
@@ -68,6 +71,7 @@ CONDITION_DEF_KEYS = {
     "ask_when": False,
     "implied_by": False,
     "implies": False,
+    "persistent": False,
 }
 
 
@@ -242,13 +246,15 @@ def _load_conditions(root: Path, problems: List[Problem]) -> Dict[str, Condition
                 before = len(rep.problems)
                 cases = _condition_cases(spec, key, rep)
                 askable = spec.get("askable", True)
-                if not isinstance(askable, bool):
-                    rep.add(_line_of(spec, "askable"), key, "askable", "attendu : true ou false")
+                persistent = spec.get("persistent", False)
+                for flag in ("askable", "persistent"):
+                    if not isinstance(spec.get(flag, False), bool):
+                        rep.add(_line_of(spec, flag), key, flag, "attendu : true ou false")
                 implied_by = _condition_patterns(spec, key, rep)
                 if qa and qp and default in CONDITION_VALUES and len(rep.problems) == before:
-                    raw[key] = (qa, qp, default, cases, askable, implied_by, spec)
+                    raw[key] = (qa, qp, default, cases, (askable, persistent), implied_by, spec)
             names = set(raw) | set(defs)
-            for key, (qa, qp, default, cases, askable, implied_by, spec) in raw.items():
+            for key, (qa, qp, default, cases, (askable, persistent), implied_by, spec) in raw.items():
                 ask_when = _facts_map(spec.get("ask_when", {}), spec, "ask_when", key, names, rep)
                 implies = {}
                 implies_raw = spec.get("implies", {}) or {}
@@ -260,7 +266,9 @@ def _load_conditions(root: Path, problems: List[Problem]) -> Dict[str, Condition
                             rep.add(_line_of(implies_raw, value), key, f"implies.{value}", "attendu : oui ou non")
                         else:
                             implies[value] = _facts_map(facts, implies_raw, f"implies.{value}", key, names, rep)
-                result[key] = ConditionDef(key, qa, qp, default, cases, askable, ask_when, implied_by, implies)
+                result[key] = ConditionDef(
+                    key, qa, qp, default, cases, askable, ask_when, implied_by, implies, persistent
+                )
     problems.extend(rep.problems)
     return result
 
@@ -344,6 +352,44 @@ def _facts_map(raw: Any, container: Any, where: str, key: str, names: set, rep: 
             rep.add(_line_of(raw, name), key, f"{where}.{name}", "attendu : oui ou non")
         else:
             result[name] = value
+    return result
+
+
+def _load_emergency(root: Path, problems: List[Problem]) -> Dict[str, EmergencyKind]:
+    path = root / EMERGENCY_FILE
+    rep = _Reporter(_display(path, root))
+    result: Dict[str, EmergencyKind] = {}
+    if not path.exists():
+        rep.add(None, None, None, "fichier absent")
+        problems.extend(rep.problems)
+        return result
+    data = _read_yaml(path, rep)
+    if data is not None and rep.check_keys(data, {"kinds": True}, None, ""):
+        kinds = data.get("kinds")
+        if not isinstance(kinds, dict):
+            rep.add(_line_of(data, "kinds"), None, "kinds", "attendu : un dictionnaire")
+        else:
+            for key, spec in kinds.items():
+                if not rep.check_keys(spec, {"label": True, "patterns": True, "numbers": True}, key, ""):
+                    continue
+                label = rep.text(spec, "label", key, "")
+                patterns = _condition_patterns({"implied_by": {"oui": spec.get("patterns")}}, key, rep).get("oui", ())
+                numbers = []
+                raw_numbers = spec.get("numbers")
+                if not isinstance(raw_numbers, list) or not raw_numbers:
+                    rep.add(_line_of(spec, "numbers"), key, "numbers", "attendu : une liste de numéros")
+                    raw_numbers = []
+                for i, number in enumerate(raw_numbers):
+                    if rep.check_keys(number, {"value": True, "label": True}, key, f"numbers[{i}]"):
+                        value = str(number.get("value", "")).strip()
+                        number_label = rep.text(number, "label", key, f"numbers[{i}]")
+                        if not _PHONE_RE.match(value) and not value.isdigit():
+                            rep.add(_line_of(number, "value"), key, f"numbers[{i}].value", "numéro invalide")
+                        elif number_label:
+                            numbers.append(EmergencyNumber(value, number_label))
+                if label and patterns and numbers:
+                    result[key] = EmergencyKind(key, label, patterns, tuple(numbers))
+    problems.extend(rep.problems)
     return result
 
 
@@ -634,10 +680,12 @@ def load_knowledge(root: Path, require_all_operators: bool = True) -> Knowledge:
             if slug not in present:
                 problems.append(Problem(_display(root / f"{slug}.yml", root), None, None, None, "fichier d'opérateur absent"))
     synonyms = _load_synonyms(root, problems)
+    emergency = _load_emergency(root, problems)
     if problems:
         raise KnowledgeError(problems)
     return Knowledge(
-        operators=operators, demarches=demarches, conditions=conditions, documents=digests, synonyms=synonyms
+        operators=operators, demarches=demarches, conditions=conditions, documents=digests, synonyms=synonyms,
+        emergency=emergency,
     )
 
 

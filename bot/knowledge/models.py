@@ -46,6 +46,9 @@ class ConditionDefRow(KnowledgeBase):
     question_agent = Column(Text, nullable=False)
     question_public = Column(Text, nullable=False)
     default = Column(String(10), nullable=False)
+    position = Column(Integer, nullable=False)
+    # cases, askable, ask_when, implied_by, implies, persistent
+    spec = Column(JSON, nullable=False)
 
 
 class DemarcheRow(KnowledgeBase):
@@ -131,3 +134,12 @@ class SynonymRow(KnowledgeBase):
     __tablename__ = "kb_synonyms"
     phrase = Column(String(200), primary_key=True)
     expansion = Column(Text, nullable=False)
+
+
+class EmergencyRow(KnowledgeBase):
+    __tablename__ = "kb_emergency"
+    key = Column(String(40), primary_key=True)
+    label = Column(String(200), nullable=False)
+    position = Column(Integer, nullable=False)
+    patterns = Column(JSON, nullable=False)
+    numbers = Column(JSON, nullable=False)  # [{"value", "label"}]

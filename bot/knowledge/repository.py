@@ -17,13 +17,24 @@ from sqlalchemy.orm import selectinload, sessionmaker
 from bot.db import DatabaseError
 from bot.knowledge.models import (
     ConditionDefRow,
+    ConditionRow,
+    EmergencyRow,
     DemarcheRow,
     OperatorRow,
     SearchTermRow,
     SectionRow,
     SynonymRow,
 )
-from bot.knowledge.types import ConditionDef, Contact, Demarche, Operator, Source, Variant
+from bot.knowledge.types import (
+    ConditionDef,
+    Contact,
+    Demarche,
+    EmergencyKind,
+    EmergencyNumber,
+    Operator,
+    Source,
+    Variant,
+)
 from bot.text import fold, terms
 
 PREFIX_FACTOR = 0.6  # a query word matching the start of a longer term counts less
@@ -145,9 +156,48 @@ class KnowledgeRepository:
             )
 
     def conditions(self) -> Dict[str, ConditionDef]:
+        """Condition definitions, in their order of preference."""
         with self._sessions.begin() as session:
-            rows = session.execute(select(ConditionDefRow)).scalars()
-            return {r.key: ConditionDef(r.key, r.question_agent, r.question_public, r.default) for r in rows}
+            rows = session.execute(select(ConditionDefRow).order_by(ConditionDefRow.position)).scalars()
+            return {
+                r.key: ConditionDef(
+                    r.key,
+                    r.question_agent,
+                    r.question_public,
+                    r.default,
+                    cases=r.spec["cases"],
+                    askable=r.spec["askable"],
+                    ask_when=r.spec["ask_when"],
+                    implied_by={k: tuple(v) for k, v in r.spec["implied_by"].items()},
+                    implies=r.spec["implies"],
+                    persistent=r.spec["persistent"],
+                )
+                for r in rows
+            }
+
+    def emergency(self) -> Dict[str, EmergencyKind]:
+        with self._sessions.begin() as session:
+            rows = session.execute(select(EmergencyRow).order_by(EmergencyRow.position)).scalars()
+            return {
+                r.key: EmergencyKind(
+                    r.key, r.label, tuple(r.patterns), tuple(EmergencyNumber(n["value"], n["label"]) for n in r.numbers)
+                )
+                for r in rows
+            }
+
+    def urgent_rows(self, operator: str) -> List[Demarche]:
+        """The operator's rows for a situation of distress (category urgent, `detresse: oui`)."""
+        statement = (
+            select(DemarcheRow)
+            .join(DemarcheRow.conditions)
+            .where(
+                DemarcheRow.operator_slug == operator,
+                DemarcheRow.category == "urgent",
+                ConditionRow.key == "detresse",
+                ConditionRow.value == "oui",
+            )
+        )
+        return self._demarches(statement)
 
     def counts(self) -> Dict[str, Counter]:
         """{operator slug: Counter(category -> rows)} in operator order."""

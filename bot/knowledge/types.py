@@ -97,12 +97,27 @@ class ConditionDef:
     ask_when: Dict[str, str] = field(default_factory=dict)
     implied_by: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # value -> regexes
     implies: Dict[str, Dict[str, str]] = field(default_factory=dict)  # value -> facts
+    persistent: bool = False  # a fact about the person, not about one request
 
     def question(self, audience: str) -> str:
         return self.question_agent if audience == "agent" else self.question_public
 
     def case(self, value: str, audience: str) -> str:
         return self.cases[value]["agent" if audience == "agent" else "public"]
+
+
+@dataclass(frozen=True)
+class EmergencyNumber:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class EmergencyKind:
+    key: str
+    label: str
+    patterns: Tuple[str, ...]
+    numbers: Tuple[EmergencyNumber, ...]
 
 
 @dataclass
@@ -112,3 +127,4 @@ class Knowledge:
     conditions: Dict[str, ConditionDef]
     documents: Dict[str, str]  # file name -> sha256 of the seed text
     synonyms: Dict[str, str] = field(default_factory=dict)  # everyday phrase -> référentiel words
+    emergency: Dict[str, EmergencyKind] = field(default_factory=dict)
