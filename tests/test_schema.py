@@ -29,6 +29,7 @@ operator:
   slug: caf
   name: Caisse d'allocations familiales (CAF)
   title: Allocations familiales
+  designation: la CAF
   document: seed.txt
   aliases: [CAF]
 demarches:
@@ -91,20 +92,20 @@ def test_unknown_key_reported_with_line_and_entry(tmp_path):
     assert p.file.endswith("caf.yml")
     assert p.entry == "caf.logement"
     assert p.field == "colour"
-    assert p.line == 14
+    assert p.line == 15
     assert "clé inconnue" in p.message
 
 
 def test_unknown_category(tmp_path):
     [p] = problems(make_dir(tmp_path, VALID.replace("category: niveau_1", "category: niveau1")))
-    assert (p.entry, p.field, p.line) == ("caf.logement", "category", 13)
+    assert (p.entry, p.field, p.line) == ("caf.logement", "category", 14)
     assert "niveau1" in p.message
 
 
 def test_duplicate_id(tmp_path):
     broken = VALID.replace("  - id: caf.urgence\n    topic: logement", "  - id: caf.logement\n    topic: autre")
     found = problems(make_dir(tmp_path, broken))
-    assert any(p.field == "id" and "double" in p.message and p.line == 24 for p in found)
+    assert any(p.field == "id" and "double" in p.message and p.line == 25 for p in found)
 
 
 def test_contact_missing_audience(tmp_path):

@@ -122,6 +122,7 @@ def _insert(session: Session, knowledge: Knowledge) -> None:
                 slug=slug,
                 name=op.name,
                 title=op.title,
+                designation=op.designation,
                 document=op.document,
                 position=order[slug],
                 aliases=[AliasRow(alias=a, position=i) for i, a in enumerate(op.aliases)],

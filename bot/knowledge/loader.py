@@ -43,7 +43,7 @@ _SLUG_RE = re.compile(r"^[a-z0-9_]+$")
 _EMAIL_RE = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
 _PHONE_RE = re.compile(r"^[0-9][0-9 ]*[0-9]$")
 
-OPERATOR_KEYS = {"slug": True, "name": True, "title": True, "document": True, "aliases": False}
+OPERATOR_KEYS = {"slug": True, "name": True, "title": True, "designation": True, "document": True, "aliases": False}
 DEMARCHE_KEYS = {
     "id": True,
     "topic": True,
@@ -424,6 +424,7 @@ def _load_operator_file(
             rep.add(_line_of(op, "slug"), None, "operator.slug", f"doit être « {slug} » (le nom du fichier)")
         name = rep.text(op, "name", None, "operator")
         title = rep.text(op, "title", None, "operator")
+        designation = rep.text(op, "designation", None, "operator")
         document = rep.text(op, "document", None, "operator")
         if document and document not in documents:
             rep.add(_line_of(op, "document"), None, "operator.document", f"document source absent de knowledge/{SOURCES_DIR}/")
@@ -431,8 +432,8 @@ def _load_operator_file(
         if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
             rep.add(_line_of(op, "aliases"), None, "operator.aliases", "attendu : une liste de textes")
             aliases = []
-        if name and title and document:
-            operator = Operator(slug, name, title, document, tuple(a.strip() for a in aliases))
+        if name and title and designation and document:
+            operator = Operator(slug, name, title, document, tuple(a.strip() for a in aliases), designation)
 
     rows = data.get("demarches")
     if not isinstance(rows, list):

@@ -18,6 +18,7 @@ class OperatorRow(KnowledgeBase):
     slug = Column(String(40), primary_key=True)
     name = Column(String(200), nullable=False)
     title = Column(String(200), nullable=False)
+    designation = Column(String(200), nullable=False)
     document = Column(String(200), ForeignKey("kb_sources.document"), nullable=False)
     position = Column(Integer, nullable=False)
     aliases = relationship("AliasRow", order_by="AliasRow.position", cascade="all, delete-orphan")

@@ -145,7 +145,10 @@ class KnowledgeRepository:
             rows = session.execute(
                 select(OperatorRow).options(selectinload(OperatorRow.aliases)).order_by(OperatorRow.position)
             ).scalars()
-            return [Operator(r.slug, r.name, r.title, r.document, tuple(a.alias for a in r.aliases)) for r in rows]
+            return [
+                Operator(r.slug, r.name, r.title, r.document, tuple(a.alias for a in r.aliases), r.designation)
+                for r in rows
+            ]
 
     def sections(self, operator: str) -> List[str]:
         with self._sessions.begin() as session:
@@ -251,6 +254,11 @@ class KnowledgeRepository:
             return []
         by_id = {d.id: d for d in self._demarches(select(DemarcheRow).where(DemarcheRow.id.in_([i for i, _ in best])))}
         return [SearchHit(by_id[i], round(s, 4)) for i, s in best]
+
+    def expand_terms(self, text: str) -> List[str]:
+        """Search terms of `text`, with the référentiel's words for everyday phrases."""
+        with self._sessions.begin() as session:
+            return self._expand(session, text)
 
     @staticmethod
     def _expand(session, query: str) -> List[str]:

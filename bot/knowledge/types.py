@@ -84,6 +84,7 @@ class Operator:
     title: str
     document: str
     aliases: Tuple[str, ...] = ()
+    designation: str = ""  # with its article, for sentences: "la Caisse d'allocations familiales (CAF)"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,288 @@
+"""The decision engine: from a topic and the facts known so far, the next question or the outcome.
+
+Pure Python, no Rasa import. The knowledge comes through a small port (`KnowledgePort`),
+implemented by `bot.knowledge.repository.KnowledgeRepository` and by in-memory fakes in tests.
+
+Rules (the référentiel's decision logic):
+- facts are `oui` / `non`, or `inconnu` once the person answered "je ne sais pas"; facts implied by
+  the text (conditions.yml `implied_by`, emergency.yml) count as known, answers always win;
+- a row is a candidate when none of its conditions contradicts a known fact; an urgent row with
+  conditions is only considered once one of them is known to hold (urgency is never assumed);
+- distress first: when `detresse` is `oui`, the topic's urgent rows, else the operator's urgent
+  rows, answer — with the national emergency numbers of the kinds detected in the text;
+- a question is asked only when it is decisive: its answers lead to different categories. Among
+  decisive questions, the first in conditions.yml order that may be asked (`askable`, `ask_when`);
+- when nothing decisive is left, unknown facts take their default, the row that fits the defaults
+  and the person's words best is the outcome, and the rows the other answers would have led to
+  become caveats ("si … : …").
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple
+
+from bot.knowledge.types import ConditionDef, Demarche, EmergencyKind, EmergencyNumber
+from bot.text import fold, terms
+
+UNKNOWN = "inconnu"
+ANSWERS = ("oui", "non", UNKNOWN)
+
+
+class KnowledgePort(Protocol):
+    def topic(self, topic: str) -> List[Demarche]: ...
+
+    def urgent_rows(self, operator: str) -> List[Demarche]: ...
+
+    def conditions(self) -> Dict[str, ConditionDef]: ...
+
+    def emergency(self) -> Dict[str, EmergencyKind]: ...
+
+    def expand_terms(self, text: str) -> List[str]: ...
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    topic: str
+    condition: ConditionDef
+    candidates: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Caveat:
+    """What the answer would be if fact `key` had value `value`."""
+
+    key: str
+    value: str
+    demarche: Demarche
+
+
+@dataclass(frozen=True)
+class Outcome:
+    demarche: Optional[Demarche]  # None: distress with no operator known
+    topic: Optional[str]
+    facts: Dict[str, str]
+    assumed: Dict[str, str] = field(default_factory=dict)  # unknown facts that took their default
+    caveats: Tuple[Caveat, ...] = ()
+    emergencies: Tuple[EmergencyKind, ...] = ()
+
+    @property
+    def numbers(self) -> Tuple[EmergencyNumber, ...]:
+        seen, result = set(), []
+        for kind in self.emergencies:
+            for number in kind.numbers:
+                if number.value not in seen:
+                    seen.add(number.value)
+                    result.append(number)
+        return tuple(result)
+
+
+class UnknownTopic(LookupError):
+    pass
+
+
+def _compiled(patterns: Iterable[str]) -> List[re.Pattern]:
+    return [re.compile(p) for p in patterns]
+
+
+class DecisionEngine:
+    def __init__(self, knowledge: KnowledgePort):
+        self.knowledge = knowledge
+        self.conditions: Dict[str, ConditionDef] = knowledge.conditions()
+        self.order = {key: i for i, key in enumerate(self.conditions)}
+        self._implied = {
+            key: {value: _compiled(patterns) for value, patterns in cond.implied_by.items()}
+            for key, cond in self.conditions.items()
+        }
+        self.emergency_kinds = knowledge.emergency()
+        self._emergency = {key: _compiled(kind.patterns) for key, kind in self.emergency_kinds.items()}
+
+    # -- facts ------------------------------------------------------------------------
+
+    @staticmethod
+    def normalise(text: str) -> str:
+        return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text or "")).split())
+
+    def emergencies(self, text: str) -> Tuple[EmergencyKind, ...]:
+        norm = self.normalise(text)
+        return tuple(
+            self.emergency_kinds[key] for key, patterns in self._emergency.items() if any(p.search(norm) for p in patterns)
+        )
+
+    def implied_facts(self, text: str) -> Dict[str, str]:
+        """Facts the text makes obvious ("je suis agriculteur" -> exploitant_agricole: oui, msa: oui)."""
+        norm = self.normalise(text)
+        facts: Dict[str, str] = {}
+        for key, by_value in self._implied.items():
+            hits = [value for value, patterns in by_value.items() if any(p.search(norm) for p in patterns)]
+            if len(hits) == 1:
+                facts[key] = hits[0]
+        if self.emergencies(text):
+            facts["detresse"] = "oui"
+        return self._close(facts)
+
+    def _close(self, facts: Dict[str, str]) -> Dict[str, str]:
+        """Add what known facts imply (conditions.yml `implies`); explicit facts are never overridden."""
+        result = dict(facts)
+        changed = True
+        while changed:
+            changed = False
+            for key, value in list(result.items()):
+                cond = self.conditions.get(key)
+                for implied_key, implied_value in (cond.implies.get(value, {}) if cond else {}).items():
+                    if implied_key not in result:
+                        result[implied_key] = implied_value
+                        changed = True
+        return result
+
+    def merge_facts(self, answers: Mapping[str, str], text: str) -> Dict[str, str]:
+        """Answers (oui/non/inconnu) over facts implied by the text, then implications."""
+        facts = {k: v for k, v in self.implied_facts(text).items()}
+        for key, value in answers.items():
+            if key in self.conditions and value in ANSWERS:
+                facts[key] = value
+        known = {k: v for k, v in facts.items() if v != UNKNOWN}
+        closed = self._close(known)
+        closed.update({k: v for k, v in facts.items() if v == UNKNOWN and k not in closed})
+        return closed
+
+    # -- decision ---------------------------------------------------------------------
+
+    def decide(self, topic: str, answers: Mapping[str, str] = (), text: str = "") -> "Question | Outcome":
+        rows = self.knowledge.topic(topic)
+        if not rows:
+            raise UnknownTopic(topic)
+        facts = self.merge_facts(dict(answers or {}), text)
+        emergencies = self.emergencies(text)
+        known = {k: v for k, v in facts.items() if v in ("oui", "non")}
+
+        candidates = [r for r in rows if self._compatible(r, known) and self._active(r, known)]
+        if known.get("detresse") == "oui":
+            urgent = [r for r in candidates if r.category == "urgent"]
+            if not urgent:
+                operators = _unique(r.operator for r in (candidates or rows))
+                operator = self._operator_for_distress(operators, known)
+                urgent = [r for r in self.knowledge.urgent_rows(operator) if self._compatible(r, known)] if operator else []
+            if urgent:
+                return self._outcome(urgent, topic, facts, text, emergencies)
+        if not candidates:
+            candidates = [r for r in rows if self._compatible(r, known)] or list(rows)
+
+        question = self._next_question(self._assume_unaskable(candidates, facts), facts)
+        if question is not None:
+            return Question(question, topic, self.conditions[question], tuple(r.id for r in candidates))
+        return self._outcome(candidates, topic, facts, text, emergencies)
+
+    def distress(self, text: str, operator: Optional[str] = None, answers: Mapping[str, str] = ()) -> Outcome:
+        """The urgent path when no topic is known: the operator's urgent row if any, and the numbers."""
+        facts = self.merge_facts(dict(answers or {}), text)
+        facts["detresse"] = "oui"
+        rows = self.knowledge.urgent_rows(operator) if operator else []
+        known = {k: v for k, v in facts.items() if v in ("oui", "non")}
+        rows = [r for r in rows if self._compatible(r, known)] or rows
+        if rows:
+            return self._outcome(rows, None, facts, text, self.emergencies(text))
+        return Outcome(None, None, facts, emergencies=self.emergencies(text))
+
+    def _operator_for_distress(self, operators: Sequence[str], known: Mapping[str, str]) -> Optional[str]:
+        if not operators:
+            return None
+        if "msa" in operators and len(operators) > 1:
+            preferred = [o for o in operators if (o == "msa") == (known.get("msa") == "oui")]
+            return preferred[0] if preferred else operators[0]
+        return operators[0]
+
+    @staticmethod
+    def _compatible(row: Demarche, known: Mapping[str, str]) -> bool:
+        return all(known.get(k, v) == v for k, v in row.conditions.items())
+
+    @staticmethod
+    def _active(row: Demarche, known: Mapping[str, str]) -> bool:
+        if row.category != "urgent" or not row.conditions:
+            return True
+        return any(known.get(k) == v for k, v in row.conditions.items())
+
+    def _askable(self, key: str, facts: Mapping[str, str]) -> bool:
+        cond = self.conditions[key]
+        if key in facts or not cond.askable:
+            return False
+        return all(facts.get(k) == v for k, v in cond.ask_when.items())
+
+    def _assume_unaskable(self, candidates: List[Demarche], facts: Mapping[str, str]) -> List[Demarche]:
+        """Rows still open once facts that are never asked take their default (MSA, urgency of a title…)."""
+        assumed = {
+            k: c.default for k, c in self.conditions.items() if not c.askable and facts.get(k, UNKNOWN) == UNKNOWN
+        }
+        return [r for r in candidates if self._compatible(r, assumed)] or candidates
+
+    def _next_question(self, candidates: List[Demarche], facts: Mapping[str, str]) -> Optional[str]:
+        if len({r.category for r in candidates}) <= 1:
+            return None
+        keys = sorted({k for r in candidates for k in r.conditions}, key=lambda k: self.order.get(k, 99))
+        for key in keys:
+            if not self._askable(key, facts):
+                continue
+            branches = {
+                value: {r.category for r in candidates if r.conditions.get(key, value) == value}
+                for value in ("oui", "non")
+            }
+            if branches["oui"] != branches["non"]:
+                return key
+        return None
+
+    def _outcome(
+        self,
+        candidates: List[Demarche],
+        topic: Optional[str],
+        facts: Mapping[str, str],
+        text: str,
+        emergencies: Tuple[EmergencyKind, ...],
+    ) -> Outcome:
+        unknown = {k for r in candidates for k in r.conditions if facts.get(k, UNKNOWN) == UNKNOWN}
+        defaults = {k: self.conditions[k].default for k in unknown}
+        words = set(self.knowledge.expand_terms(text)) if text else set()
+        chosen = self._best(candidates, defaults, words)
+        assumed = {k: v for k, v in defaults.items() if k in chosen.conditions or _splits(candidates, k)}
+        caveats = []
+        for key in sorted(assumed, key=lambda k: self.order.get(k, 99)):
+            other = "non" if assumed[key] == "oui" else "oui"
+            alternatives = [
+                r
+                for r in candidates
+                if r.conditions.get(key) == other
+                and (r.category != chosen.category or r.operator != chosen.operator)
+                and self._compatible(r, {**{k: v for k, v in facts.items() if v != UNKNOWN}, **{
+                    k: v for k, v in defaults.items() if k != key
+                }})
+            ]
+            if alternatives:
+                caveats.append(Caveat(key, other, self._best(alternatives, {}, words)))
+        return Outcome(
+            demarche=chosen,
+            topic=topic,
+            facts=dict(facts),
+            assumed=assumed,
+            caveats=tuple(caveats),
+            emergencies=emergencies,
+        )
+
+    @staticmethod
+    def _best(candidates: List[Demarche], defaults: Mapping[str, str], words: set) -> Demarche:
+        """Fewest conflicts with the defaults, then most words in common with the text, then order."""
+
+        def score(indexed):
+            index, row = indexed
+            conflicts = sum(1 for k, v in row.conditions.items() if k in defaults and defaults[k] != v)
+            row_words = set(terms(" ".join((row.title, row.label, *row.items))))
+            return (conflicts, -len(words & row_words), index)
+
+        return min(enumerate(candidates), key=score)[1]
+
+
+def _splits(candidates: List[Demarche], key: str) -> bool:
+    return len({r.conditions.get(key) for r in candidates if key in r.conditions}) > 1
+
+
+def _unique(values: Iterable[str]) -> List[str]:
+    return list(dict.fromkeys(values))
