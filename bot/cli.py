@@ -25,12 +25,18 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--operator", choices=OPERATOR_SLUGS, help="limiter à un opérateur")
     search.add_argument("--category", choices=CATEGORIES, help="limiter à une catégorie")
     search.add_argument("--limit", type=int, default=10, help="nombre maximal de résultats (10 par défaut)")
+    rasa = groups.add_parser("rasa", help="fichiers Rasa dérivés de knowledge/")
+    rasa_commands = rasa.add_subparsers(dest="command", required=True)
+    generate = rasa_commands.add_parser("generate", help="régénérer domain/knowledge.yml, data/rules/topics.yml, data/nlu/operators.yml")
+    generate.add_argument("--check", action="store_true", help="vérifier seulement qu'ils sont à jour")
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.group == "rasa":
+            return cmd_rasa_generate(args)
         return _KB_COMMANDS[args.command](args)
     except DatabaseError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
@@ -134,6 +140,30 @@ def cmd_search(args) -> int:
         d = hit.demarche
         print(f"{rank:>2}. [{d.category_label}] {d.title}")
         print(f"    {d.id} — {d.source.operator}, « {d.section} » (score {hit.score:.2f})")
+    return 0
+
+
+def cmd_rasa_generate(args) -> int:
+    from bot.config import PROJECT_ROOT
+    from bot.rasa_data import RasaDataError, generate, stale, write
+
+    knowledge = _load()
+    if knowledge is None:
+        return 1
+    try:
+        files = generate(knowledge, PROJECT_ROOT)
+    except RasaDataError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 1
+    if args.check:
+        outdated = stale(files, PROJECT_ROOT)
+        if outdated:
+            print("Fichiers Rasa à régénérer (make data) : " + ", ".join(outdated), file=sys.stderr)
+            return 1
+        print("Fichiers Rasa à jour.")
+        return 0
+    changed = write(files, PROJECT_ROOT)
+    print("Fichiers régénérés : " + (", ".join(changed) if changed else "aucun changement"))
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -15,6 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings:
     db_url: str
     knowledge_dir: Path
+    opening_hours: Optional[str]  # shown when a counsellor is asked for (web chat after hours)
 
 
 def default_db_url() -> str:
@@ -25,4 +27,5 @@ def get_settings() -> Settings:
     return Settings(
         db_url=os.environ.get("GUICHET_DB_URL") or default_db_url(),
         knowledge_dir=Path(os.environ.get("GUICHET_KNOWLEDGE_DIR") or PROJECT_ROOT / "knowledge"),
+        opening_hours=os.environ.get("GUICHET_OPENING_HOURS") or None,
     )

@@ -1,0 +1,1 @@
+"""Thin Rasa custom actions: translate between Rasa and bot.conversation."""

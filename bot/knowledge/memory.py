@@ -1,0 +1,59 @@
+"""An in-memory knowledge port over loaded YAML (tests, tools): same interface as the SQL repository."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from bot.knowledge.types import ConditionDef, Demarche, EmergencyKind, Knowledge, Operator
+from bot.text import fold, terms
+
+
+class InMemoryKnowledge:
+    def __init__(self, knowledge: Knowledge):
+        self.knowledge = knowledge
+        self._by_id = {d.id: d for d in knowledge.demarches}
+
+    def get(self, demarche_id: str) -> Optional[Demarche]:
+        return self._by_id.get(demarche_id)
+
+    def list(self, operator: Optional[str] = None, section: Optional[str] = None, category: Optional[str] = None):
+        return [
+            d
+            for d in self.knowledge.demarches
+            if (not operator or d.operator == operator)
+            and (not section or d.section == section)
+            and (not category or d.category == category)
+        ]
+
+    def topic(self, topic: str) -> List[Demarche]:
+        return [d for d in self.knowledge.demarches if d.topic == topic]
+
+    def topics(self, operator: Optional[str] = None) -> Dict[str, List[str]]:
+        result: Dict[str, List[str]] = {}
+        for d in self.knowledge.demarches:
+            if not operator or d.operator == operator:
+                result.setdefault(d.topic, []).append(d.id)
+        return result
+
+    def urgent_rows(self, operator: str) -> List[Demarche]:
+        return [
+            d
+            for d in self.knowledge.demarches
+            if d.operator == operator and d.category == "urgent" and d.conditions.get("detresse") == "oui"
+        ]
+
+    def operators(self) -> List[Operator]:
+        return list(self.knowledge.operators.values())
+
+    def conditions(self) -> Dict[str, ConditionDef]:
+        return dict(self.knowledge.conditions)
+
+    def emergency(self) -> Dict[str, EmergencyKind]:
+        return dict(self.knowledge.emergency)
+
+    def expand_terms(self, text: str) -> List[str]:
+        words = terms(text)
+        folded = " " + " ".join(fold(text).replace("'", " ").split()) + " "
+        for phrase, expansion in self.knowledge.synonyms.items():
+            if " " + " ".join(fold(phrase).replace("'", " ").split()) + " " in folded:
+                words.extend(terms(expansion))
+        return list(dict.fromkeys(words))

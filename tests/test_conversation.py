@@ -1,0 +1,172 @@
+"""One conversation turn at a time, through bot.conversation.Guichet on the real SQL knowledge base."""
+import pytest
+
+from bot.conversation import Guichet, Turn
+from bot.services import audience_from_metadata
+
+AGENT_ONLY = ("Administration+", "back-office", "Osmose")
+
+
+@pytest.fixture(scope="module")
+def guichet(repo):
+    return Guichet(repo, opening_hours="Votre espace France services est ouvert du lundi au vendredi.")
+
+
+def payload(result, kind=None):
+    customs = [r.custom for r in result.replies if r.custom]
+    assert customs, result.replies
+    if kind:
+        assert customs[0]["type"] == kind, customs[0]
+    return customs[0]
+
+
+def run(guichet, intent, text="", slots=None, audience="public", **kw):
+    return guichet.handle(Turn(intent=intent, text=text, slots=slots or {}, audience=audience, **kw))
+
+
+def test_question_then_answer_by_button_value(guichet):
+    first = run(guichet, "rsa_prime_activite", "ma CAF ne me verse plus le RSA depuis trois mois")
+    q = payload(first, "question")
+    assert q["key"] == "detresse"
+    assert q["options"] == [
+        {"value": "oui", "title": "Oui"},
+        {"value": "non", "title": "Non"},
+        {"value": "inconnu", "title": "Je ne sais pas"},
+    ]
+    assert [b["payload"] for b in first.replies[0].buttons] == ["/affirm", "/deny", "/je_ne_sais_pas"]
+    assert first.slots["pending_question"] == "detresse" and first.slots["topic"] == "rsa_prime_activite"
+
+    second = run(guichet, "affirm", "oui", slots=first.slots)
+    answer = payload(second, "answer")
+    assert answer["demarche"] == "caf.urgence_rupture_droits" and answer["category"] == "urgent"
+    assert answer["operator"] == "caf"
+    assert answer["source"]["operator"] == "Allocations familiales" and answer["source"]["section"]
+    assert second.slots["pending_question"] is None
+
+
+def test_je_ne_sais_pas_gives_the_safe_default_and_the_other_case(guichet):
+    first = run(guichet, "rsa_prime_activite", "la caf me verse plus rien depuis des mois")
+    assert payload(first)["key"] == "detresse"
+    out = run(guichet, "je_ne_sais_pas", "je sais pas", slots=first.slots)
+    answer = payload(out, "answer")
+    assert answer["category"] == "niveau_2"
+    assert any(c.startswith("Si vous êtes dans une situation d'urgence") for c in answer["caveats"])
+
+
+def test_public_answer_speaks_to_the_person_and_hides_agent_channels(guichet):
+    slots = {"detresse": "oui", "bloquee": "oui", "topic": "rsa_prime_activite", "pending_question": "detresse",
+             "request_text": "la caf ne me verse plus le rsa depuis 3 mois"}
+    public = run(guichet, "affirm", "oui", slots=slots)
+    text = public.replies[0].text
+    answer = payload(public)
+    assert "Un conseiller France services peut contacter directement l'organisme" in text
+    assert not any(word in text for word in AGENT_ONLY)
+    assert all(c["audience"] == "public" for c in answer["contacts"])
+    assert not any(word in answer["next_step"] for word in AGENT_ONLY)
+
+    agent = run(guichet, "affirm", "oui", slots=slots, audience="agent")
+    assert "Administration+" in agent.replies[0].text
+    assert "Administration+" in payload(agent)["next_step"]
+    assert any(c["audience"] == "agent" for c in payload(agent)["contacts"])
+
+
+def test_every_public_answer_of_the_referentiel_is_free_of_agent_channels(guichet, knowledge):
+    for topic in guichet.topics:
+        for row in guichet.repo.topic(topic):
+            slots = dict(row.conditions)
+            out = run(guichet, topic, row.label, slots={})
+            # drive the questions with the row's own conditions
+            for _ in range(6):
+                custom = payload(out)
+                if custom["type"] != "question":
+                    break
+                value = slots.get(custom["key"], "inconnu")
+                out = run(guichet, {"oui": "affirm", "non": "deny", "inconnu": "je_ne_sais_pas"}[value], value,
+                          slots=out.slots)
+            text = " ".join(r.text for r in out.replies) + str(payload(out))
+            assert not any(word in text for word in AGENT_ONLY), (topic, row.id)
+
+
+def test_answer_without_question_when_text_says_it(guichet):
+    out = run(guichet, "titres_en_ligne", "je dois refaire ma carte grise")
+    answer = payload(out, "answer")
+    assert answer["demarche"] == "france_titres.demarches_en_ligne" and answer["category"] == "niveau_1"
+
+
+def test_new_request_forgets_request_facts_but_keeps_person_facts(guichet):
+    first = run(guichet, "rsa_prime_activite", "je suis agriculteur et je veux le RSA")
+    assert first.slots["msa"] == "oui"
+    second = run(guichet, "carte_vitale", "j'ai perdu ma carte vitale", slots={**first.slots, "question_dossier": "oui"})
+    assert payload(second)["demarche"].startswith("msa.")
+    assert second.slots["question_dossier"] is None
+
+
+def test_hors_bouquet_is_a_polite_redirection(guichet):
+    out = run(guichet, "courrier_colis_banque", "mon colis n'est jamais arrivé")
+    answer = payload(out, "answer")
+    assert answer["category"] == "hors_bouquet"
+    assert "ne peut pas être traitée dans un espace France services" in answer["next_step"]
+    assert "3631" in [c["value"] for c in answer["contacts"]]
+
+
+def test_distress_without_topic(guichet):
+    out = run(guichet, "urgence", "je veux en finir")
+    answer = payload(out, "answer")
+    assert answer["category"] == "urgent" and answer["demarche"] is None
+    assert "3114" in [n["value"] for n in answer["emergency_numbers"]]
+    assert "3114" in out.replies[0].text
+
+
+def test_distress_words_win_over_any_intent(guichet):
+    out = run(guichet, "greet", "bonjour, mon conjoint me frappe")
+    assert "3919" in out.replies[0].text
+
+
+def test_fallback_proposes_then_redirects(guichet):
+    ranking = [("nlu_fallback", 0.5), ("aide_logement", 0.3), ("famille_naissance", 0.1), ("greet", 0.05), ("carte_vitale", 0.04)]
+    first = guichet.fallback(Turn(intent="nlu_fallback", text="les sous pour le loyer", ranking=ranking))
+    choose = payload(first, "choose")
+    assert len(choose["options"]) == 3
+    assert {guichet.repo.get(o["demarche"]).topic for o in choose["options"]} == {"aide_logement", "famille_naissance", "carte_vitale"}
+    assert first.replies[0].buttons[0]["payload"].startswith('/choisir{"demarche": ')
+
+    picked = run(guichet, "choisir", choose["options"][0]["demarche"], slots=first.slots,
+                 entities=[{"entity": "demarche", "value": choose["options"][0]["demarche"]}])
+    assert payload(picked)["type"] in ("question", "answer")
+
+    second = guichet.fallback(Turn(intent="nlu_fallback", text="truc machin caf", ranking=ranking, slots=first.slots))
+    redirect = payload(second, "out_of_scope")
+    assert "conseiller France services" in redirect["redirect"]
+    assert "Caf.fr" in redirect["redirect"] or "CAF" in redirect["redirect"]
+    agent = guichet.fallback(Turn(intent="nlu_fallback", text="aide au logement", ranking=ranking, slots=first.slots,
+                                  audience="agent"))
+    assert payload(agent, "choose")["options"]
+
+
+def test_out_of_scope(guichet):
+    out = guichet.out_of_scope(Turn(intent="out_of_scope", text="quel temps fait-il ?"))
+    assert "12 organismes" in payload(out, "out_of_scope")["redirect"]
+
+
+def test_menu_lists_operators_then_demarches(guichet):
+    top = guichet.menu(Turn(intent="menu", text="menu"))
+    assert len(payload(top, "menu")["options"]) == 12
+    caf = guichet.menu(Turn(intent="menu", text="", entities=[{"entity": "operator", "value": "caf"}]))
+    options = payload(caf, "choose")["options"]
+    assert options and all(o["demarche"].startswith("caf.") for o in options)
+
+
+def test_answer_without_pending_question_asks_to_rephrase(guichet):
+    out = run(guichet, "affirm", "oui")
+    assert "préciser votre demande" in out.replies[0].text
+
+
+def test_agent_audience_requires_the_token_when_configured(monkeypatch):
+    monkeypatch.delenv("GUICHET_AGENT_TOKEN", raising=False)
+    assert audience_from_metadata({"audience": "agent"}) == "agent"
+    assert audience_from_metadata({}) == "public"
+    assert audience_from_metadata(None) == "public"
+    monkeypatch.setenv("GUICHET_AGENT_TOKEN", "s3cret")
+    assert audience_from_metadata({"audience": "agent"}) == "public"
+    assert audience_from_metadata({"audience": "agent", "agent_token": "wrong"}) == "public"
+    assert audience_from_metadata({"audience": "agent", "agent_token": "s3cret"}) == "agent"

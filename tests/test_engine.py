@@ -1,0 +1,163 @@
+"""The decision engine on small synthetic topics (rules) and on the real référentiel (scenarios)."""
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.engine import DecisionEngine, Outcome, Question, UnknownTopic
+from bot.knowledge.memory import InMemoryKnowledge
+from bot.knowledge.types import Demarche, Knowledge, Source
+
+
+@pytest.fixture(scope="module")
+def engine(knowledge):
+    return DecisionEngine(InMemoryKnowledge(knowledge))
+
+
+def row(id, topic, category, operator="caf", **conditions):
+    return Demarche(
+        id=f"{operator}.{id}",
+        operator=operator,
+        topic=topic,
+        title=id.replace("_", " "),
+        section="s",
+        label=id.replace("_", " "),
+        category=category,
+        action=f"action {id}",
+        source=Source("doc", operator, "s", 1),
+        conditions=conditions,
+    )
+
+
+@pytest.fixture
+def synthetic(knowledge):
+    def make(*rows):
+        k = Knowledge(knowledge.operators, list(rows), knowledge.conditions, knowledge.documents, {}, knowledge.emergency)
+        return DecisionEngine(InMemoryKnowledge(k))
+
+    return make
+
+
+def test_asks_the_decisive_question_then_answers(synthetic):
+    eng = synthetic(row("faire", "t", "niveau_1", question_dossier="non"), row("question", "t", "niveau_2", question_dossier="oui"))
+    q = eng.decide("t", {}, "aides")
+    assert isinstance(q, Question) and q.key == "question_dossier" and set(q.candidates) == {"caf.faire", "caf.question"}
+    assert eng.decide("t", {"question_dossier": "oui"}, "aides").demarche.id == "caf.question"
+    assert eng.decide("t", {"question_dossier": "non"}, "aides").demarche.id == "caf.faire"
+
+
+def test_je_ne_sais_pas_takes_the_default_and_says_what_the_other_answer_gives(synthetic):
+    eng = synthetic(row("faire", "t", "niveau_1", question_dossier="non"), row("question", "t", "niveau_2", question_dossier="oui"))
+    out = eng.decide("t", {"question_dossier": "inconnu"}, "aides")
+    assert isinstance(out, Outcome)
+    assert out.demarche.id == "caf.faire"  # default of question_dossier is non
+    assert out.assumed == {"question_dossier": "non"}
+    assert [(c.key, c.value, c.demarche.id) for c in out.caveats] == [("question_dossier", "oui", "caf.question")]
+
+
+def test_never_asks_what_the_text_already_says(synthetic):
+    eng = synthetic(row("faire", "t", "niveau_1", question_dossier="non"), row("question", "t", "niveau_2", question_dossier="oui"))
+    out = eng.decide("t", {}, "pourquoi ma demande a été refusée ?")
+    assert isinstance(out, Outcome) and out.demarche.id == "caf.question"
+
+
+def test_answers_win_over_the_text(synthetic):
+    eng = synthetic(row("faire", "t", "niveau_1", question_dossier="non"), row("question", "t", "niveau_2", question_dossier="oui"))
+    assert eng.decide("t", {"question_dossier": "non"}, "pourquoi un refus ?").demarche.id == "caf.faire"
+
+
+def test_no_question_when_every_row_has_the_same_category(synthetic):
+    eng = synthetic(row("a", "t", "niveau_1", autonome_numerique="oui"), row("b", "t", "niveau_1", autonome_numerique="non"))
+    out = eng.decide("t", {}, "")
+    assert isinstance(out, Outcome) and out.demarche.id == "caf.b"  # default non
+    assert out.caveats == ()  # same category and operator: nothing to warn about
+
+
+def test_words_pick_among_rows_of_the_same_category(synthetic):
+    eng = synthetic(row("commander_carte", "t", "niveau_1"), row("activer_application", "t", "niveau_1"))
+    assert eng.decide("t", {}, "je veux activer l'application").demarche.id == "caf.activer_application"
+
+
+def test_urgency_is_never_assumed(synthetic):
+    eng = synthetic(
+        row("faire", "t", "niveau_1", detresse="non"),
+        row("urgent", "t", "urgent", detresse="oui", bloquee="oui"),
+    )
+    out = eng.decide("t", {}, "je voudrais des informations")
+    assert isinstance(out, Outcome) and out.demarche.id == "caf.faire"
+    # once the procedure is known to be blocked, distress becomes a decisive question
+    q = eng.decide("t", {"bloquee": "oui"}, "")
+    assert isinstance(q, Question) and q.key == "detresse"
+    assert eng.decide("t", {"bloquee": "oui", "detresse": "oui"}, "").demarche.id == "caf.urgent"
+
+
+def test_distress_in_the_text_goes_to_the_operator_urgent_row(synthetic):
+    eng = synthetic(
+        row("logement", "t", "niveau_1"),
+        row("urgence", "u", "urgent", detresse="oui"),
+    )
+    out = eng.decide("t", {}, "je n'ai plus rien à manger ce soir")
+    assert out.demarche.id == "caf.urgence"
+    assert [n.value for n in out.numbers] == ["115"]
+
+
+def test_unaskable_fact_is_assumed_with_a_caveat(synthetic):
+    eng = synthetic(row("caf_row", "t", "niveau_1", msa="non"), row("msa_row", "t", "niveau_2", operator="msa", msa="oui"))
+    out = eng.decide("t", {}, "")
+    assert isinstance(out, Outcome) and out.demarche.id == "caf.caf_row"
+    assert [(c.key, c.value) for c in out.caveats] == [("msa", "oui")]
+    assert eng.decide("t", {}, "je suis à la MSA").demarche.id == "msa.msa_row"
+
+
+def test_implications_close_over_facts(engine):
+    facts = engine.merge_facts({}, "je suis agriculteur")
+    assert facts["exploitant_agricole"] == "oui" and facts["msa"] == "oui"
+    assert engine.merge_facts({"msa": "non"}, "je suis agriculteur")["msa"] == "non"
+
+
+def test_unknown_topic(engine):
+    with pytest.raises(UnknownTopic):
+        engine.decide("pas_un_sujet", {}, "")
+
+
+# -- the référentiel itself ---------------------------------------------------------
+
+
+def test_caf_stopped_paying_rsa_asks_for_distress(engine):
+    text = "ma CAF ne me verse plus le RSA depuis trois mois"
+    q = engine.decide("rsa_prime_activite", {}, text)
+    assert isinstance(q, Question) and q.key == "detresse"
+    urgent = engine.decide("rsa_prime_activite", {"detresse": "oui"}, text)
+    assert urgent.demarche.id == "caf.urgence_rupture_droits" and urgent.demarche.category == "urgent"
+    assert any(c.kind == "service" and "Administration+" in c.value for c in urgent.demarche.contacts)
+    calm = engine.decide("rsa_prime_activite", {"detresse": "non"}, text)
+    assert calm.demarche.id == "caf.ressources_questions" and calm.demarche.category == "niveau_2"
+
+
+def test_carte_grise_is_level_one_with_the_urgent_path_as_caveat(engine):
+    out = engine.decide("titres_en_ligne", {}, "je dois refaire ma carte grise")
+    assert out.demarche.id == "france_titres.demarches_en_ligne"
+    assert engine.decide("titres_en_ligne", {}, "carte grise en urgence, je pars demain").demarche.category == "urgent"
+
+
+def test_farmer_rsa_is_level_two_at_the_msa(engine):
+    out = engine.decide("rsa_prime_activite", {}, "je suis exploitant agricole, je veux demander le RSA")
+    assert out.demarche.id == "msa.rsa_prime_activite_exploitant" and out.demarche.category == "niveau_2"
+
+
+def test_placement_is_recognised_without_question(engine):
+    out = engine.decide("placement_enfant", {}, "ma fille a été placée, est-ce que je garde les allocations ?")
+    assert isinstance(out, Outcome) and out.demarche.id == "caf.placement_enfant"
+
+
+def test_suicidal_words_give_3114_whatever_the_topic(engine):
+    out = engine.decide("carte_vitale", {}, "j'ai perdu ma carte vitale et je pense au suicide")
+    assert out.demarche.category == "urgent" and out.demarche.operator == "assurance_maladie"
+    assert "3114" in [n.value for n in out.numbers]
+
+
+def test_distress_without_operator(engine):
+    out = engine.distress("mon mari me frappe")
+    assert out.demarche is None
+    assert [n.value for n in out.numbers] == ["3919", "17", "112"]
+    assert engine.distress("la CAF m'a tout coupé, je dors dehors", operator="caf").demarche.id.startswith("caf.urgence")
