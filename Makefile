@@ -1,9 +1,12 @@
 # Guichet — the two commands of the README are `make run` and `make test`.
 VENV := .venv
 PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
 export PYTHONDONTWRITEBYTECODE := 1
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup check kb run test clean
+.PHONY: setup check data kb train run chat test test-rasa bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -11,15 +14,39 @@ setup:
 check: setup
 	$(PY) -m bot kb check
 
+# Regenerate the Rasa files derived from knowledge/ (intents, rules, operator lookup).
+data: setup
+	$(PY) -m bot rasa generate
+
 kb: setup
 	$(PY) -m bot kb build
 
-# Main job (until the bot exists): build the knowledge base and print its summary.
-run: kb
+train: kb
+	@bash scripts/train.sh
+
+# Main job: knowledge base, model, then the action server and the Rasa server (REST + socket.io).
+run: train
+	@bash scripts/serve.sh
+
+# A conversation in the terminal (rasa shell), with the action server in the background.
+chat: train
+	@bash scripts/chat.sh
 
 test: setup
 	$(PY) -m bot kb check
-	$(PY) -m pytest -q tests
+	$(PY) -m bot rasa generate --check
+	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
+	@bash scripts/train.sh
+	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(MAKE) --no-print-directory test-rasa
+
+# Conversation tests: NLU intent and next action of every turn of tests/test_stories.yml.
+test-rasa:
+	$(RASA) test core --stories tests/test_stories.yml --model models/guichet.tar.gz \
+		--fail-on-prediction-errors --out var/rasa-test-results
+
+bench: train
+	$(PY) bench/nlu.py
 
 clean:
-	rm -rf var .pytest_cache
+	rm -rf var .pytest_cache models

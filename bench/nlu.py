@@ -45,6 +45,10 @@ class Result:
     operator_ok: int = 0
     category_ok: int = 0
     topic_ok: int = 0
+    with_demarche: int = 0  # cases whose expected answer is a row (operator and démarche known)
+    routable: int = 0  # cases that expect an answer (every case but out_of_scope)
+    out_of_scope: int = 0
+    out_of_scope_ok: int = 0
     questions: List[int] = field(default_factory=list)
     fallbacks: int = 0
     latencies_ms: List[float] = field(default_factory=list)
@@ -55,10 +59,11 @@ class Result:
         lat = sorted(self.latencies_ms) or [0.0]
         return {
             "cases": self.cases,
-            "demarche_top1": round(100 * self.demarche_ok / n, 1),
-            "operator": round(100 * self.operator_ok / n, 1),
-            "category": round(100 * self.category_ok / n, 1),
-            "topic": round(100 * self.topic_ok / n, 1),
+            "demarche_top1": round(100 * self.demarche_ok / max(self.with_demarche, 1), 1),
+            "operator": round(100 * self.operator_ok / max(self.with_demarche, 1), 1),
+            "category": round(100 * self.category_ok / max(self.routable, 1), 1),
+            "topic": round(100 * self.topic_ok / max(self.routable, 1), 1),
+            "out_of_scope_detected": round(100 * self.out_of_scope_ok / max(self.out_of_scope, 1), 1),
             "questions_per_case": round(mean(self.questions) if self.questions else 0.0, 2),
             "fallback_rate": round(100 * self.fallbacks / n, 1),
             "parse_ms_p50": round(lat[len(lat) // 2], 1),
@@ -113,23 +118,20 @@ def simulate(guichet: Guichet, parse: Parse, case: dict, result: Result, repo: K
     result.questions.append(questions)
     got_topic = slots.get("topic") if answer is None or answer.get("demarche") else "urgence"
     if case["topic"] == "out_of_scope":
+        result.out_of_scope += 1
         ok = intent == "out_of_scope"
-        result.topic_ok += ok
-        result.demarche_ok += ok
-        result.operator_ok += ok
-        result.category_ok += ok
+        result.out_of_scope_ok += ok
         if not ok:
             result.errors.append({"text": case["text"], "expected": "out_of_scope", "got": intent})
         return
+    result.routable += 1
+    result.with_demarche += expected is not None
     result.topic_ok += (intent == case["topic"]) or (case["topic"] == "urgence" and got_topic == "urgence")
     if answer is None:
         result.errors.append({"text": case["text"], "expected": case.get("demarche"), "got": intent, "no_answer": True})
         return
-    if expected is None:  # distress without operator
-        ok = answer["category"] == "urgent"
-        result.demarche_ok += ok and answer.get("demarche") is None
-        result.operator_ok += ok
-        result.category_ok += ok
+    if expected is None:  # distress without operator: an urgent answer is right
+        result.category_ok += answer["category"] == "urgent"
         return
     result.demarche_ok += answer["demarche"] == expected.id
     result.operator_ok += answer["operator"] == expected.operator
@@ -143,6 +145,7 @@ def simulate(guichet: Guichet, parse: Parse, case: dict, result: Result, repo: K
 def rasa_parser(model: Path) -> Parse:
     from rasa.core.agent import Agent
 
+    quiet_rasa()
     agent = Agent.load(str(model))
     loop = asyncio.new_event_loop()
 
@@ -216,13 +219,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         results[name] = result
         report[name] = result.table_row()
     print(f"{len(cases)} held-out cases, {len(texts)} training examples")
-    header = ["system", "démarche top-1 %", "operator %", "category %", "topic %", "questions/case", "fallback %", "parse p50 ms"]
+    header = ["system", "démarche top-1 %", "operator %", "category %", "topic %", "questions/case", "fallback %",
+              "out-of-scope detected %", "parse p50 ms"]
     print(" | ".join(header))
     for name, result in results.items():
         row = result.table_row()
         print(
             f"{name} | {row['demarche_top1']} | {row['operator']} | {row['category']} | {row['topic']} | "
-            f"{row['questions_per_case']} | {row['fallback_rate']} | {row['parse_ms_p50']}"
+            f"{row['questions_per_case']} | {row['fallback_rate']} | {row['out_of_scope_detected']} | {row['parse_ms_p50']}"
         )
     for name, result in results.items():
         print(f"\nFirst errors of {name}:")

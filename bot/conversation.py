@@ -115,7 +115,8 @@ class Guichet:
         return self._decide(str(topic), facts, str(turn.slots.get("request_text") or ""), audience)
 
     def _decide(self, topic: str, facts: Dict[str, str], text: str, audience: str) -> TurnResult:
-        result = self.engine.decide(topic, facts, text)
+        named = self.operator_slug(text, anywhere=True)
+        result = self.engine.decide(topic, facts, text, operator=named)
         slots: Dict[str, object] = {"topic": topic, "request_text": text, "misses": 0.0}
         slots.update(facts)
         if isinstance(result, Question):

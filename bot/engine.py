@@ -149,7 +149,10 @@ class DecisionEngine:
 
     # -- decision ---------------------------------------------------------------------
 
-    def decide(self, topic: str, answers: Mapping[str, str] = (), text: str = "") -> "Question | Outcome":
+    def decide(
+        self, topic: str, answers: Mapping[str, str] = (), text: str = "", operator: Optional[str] = None
+    ) -> "Question | Outcome":
+        """`operator`: the operator the person named, if any (preferred for the urgent path)."""
         rows = self.knowledge.topic(topic)
         if not rows:
             raise UnknownTopic(topic)
@@ -159,10 +162,11 @@ class DecisionEngine:
 
         candidates = [r for r in rows if self._compatible(r, known) and self._active(r, known)]
         if known.get("detresse") == "oui":
-            urgent = [r for r in candidates if r.category == "urgent"]
+            urgent = [r for r in candidates if r.category == "urgent" and (operator is None or r.operator == operator)]
             if not urgent:
                 operators = _unique(r.operator for r in (candidates or rows))
-                operator = self._operator_for_distress(operators, known)
+                if operator is None or not self.knowledge.urgent_rows(operator):
+                    operator = self._operator_for_distress(operators, known)
                 urgent = [r for r in self.knowledge.urgent_rows(operator) if self._compatible(r, known)] if operator else []
             if urgent:
                 return self._outcome(urgent, topic, facts, text, emergencies)

@@ -161,3 +161,9 @@ def test_distress_without_operator(engine):
     assert out.demarche is None
     assert [n.value for n in out.numbers] == ["3919", "17", "112"]
     assert engine.distress("la CAF m'a tout coupé, je dors dehors", operator="caf").demarche.id.startswith("caf.urgence")
+
+
+def test_distress_prefers_the_operator_the_person_named(engine):
+    text = "plus d'indemnités France Travail depuis des semaines, il dit qu'il va se suicider"
+    out = engine.decide("arret_maladie", {}, text, operator="france_travail")
+    assert out.demarche.id == "france_travail.urgence" and "3114" in [n.value for n in out.numbers]

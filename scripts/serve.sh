@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Starts the action server and the Rasa server (REST + socket.io) on localhost; Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GUICHET_ACTION_URL="${GUICHET_ACTION_URL:-http://localhost:${GUICHET_ACTION_PORT:-5055}/webhook}"
+export SQLALCHEMY_SILENCE_UBER_WARNING=1
+.venv/bin/rasa run actions --actions actions --port "${GUICHET_ACTION_PORT:-5055}" &
+actions_pid=$!
+trap 'kill $actions_pid 2>/dev/null || true' EXIT INT TERM
+echo "Guichet : serveur Rasa sur http://localhost:${GUICHET_RASA_PORT:-5005} (REST : /webhooks/rest/webhook)"
+.venv/bin/rasa run --enable-api --cors "*" --port "${GUICHET_RASA_PORT:-5005}" \
+    --model models/guichet.tar.gz --endpoints endpoints.yml --credentials credentials.yml

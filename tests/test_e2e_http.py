@@ -1,0 +1,119 @@
+"""End to end: the action server and the Rasa server, started for real, spoken to over HTTP (REST channel)."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post(url, body, timeout=30):
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, json.loads(response.read().decode())
+
+
+def wait_until(url, deadline_s, proc):
+    end = time.time() + deadline_s
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+@pytest.fixture(scope="module")
+def server(kb_engine, tmp_path_factory):
+    subprocess.run(["bash", "scripts/train.sh"], cwd=ROOT, check=True)
+    logs = tmp_path_factory.mktemp("e2e")
+    action_port, rasa_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "GUICHET_DB_URL": str(kb_engine.url),
+        "GUICHET_ACTION_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "GUICHET_AGENT_TOKEN": "jeton-e2e",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    }
+    actions = subprocess.Popen(
+        [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
+        cwd=ROOT, env=env, stdout=open(logs / "actions.log", "w"), stderr=subprocess.STDOUT,
+    )
+    rasa = subprocess.Popen(
+        [str(VENV_BIN / "rasa"), "run", "--enable-api", "--port", str(rasa_port), "--model", "models/guichet.tar.gz",
+         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+        cwd=ROOT, env=env, stdout=open(logs / "rasa.log", "w"), stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until(f"http://127.0.0.1:{action_port}/health", 120, actions)
+        wait_until(f"http://127.0.0.1:{rasa_port}/status", 240, rasa)
+        yield f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+    finally:
+        for proc in (rasa, actions):
+            proc.terminate()
+        for proc in (rasa, actions):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def say(url, sender, message, **metadata):
+    status, messages = post(url, {"sender": sender, "message": message, "metadata": metadata})
+    assert status == 200
+    return messages
+
+
+def custom(messages, kind):
+    found = [m["custom"] for m in messages if "custom" in m and m["custom"].get("type") == kind]
+    assert found, messages
+    return found[0]
+
+
+def test_question_then_answer_over_rest(server):
+    first = say(server, "e2e-1", "ma CAF ne me verse plus le RSA depuis trois mois")
+    question = custom(first, "question")
+    assert question["key"] == "detresse"
+    assert [o["value"] for o in question["options"]] == ["oui", "non", "inconnu"]
+    assert any(m.get("buttons") for m in first)
+    answer = custom(say(server, "e2e-1", "/deny"), "answer")
+    assert answer["category"] == "niveau_2" and answer["operator"] == "caf"
+    assert answer["source"]["section"] and answer["contacts"] is not None
+
+
+def test_typed_answer_and_agent_audience(server):
+    custom(say(server, "e2e-2", "la caf ne me verse plus le rsa depuis trois mois", audience="agent", agent_token="jeton-e2e"), "question")
+    messages = say(server, "e2e-2", "oui", audience="agent", agent_token="jeton-e2e")
+    answer = custom(messages, "answer")
+    assert answer["category"] == "urgent" and answer["audience"] == "agent"
+    assert "Administration+" in answer["next_step"]
+
+
+def test_agent_claim_without_token_is_public(server):
+    say(server, "e2e-3", "la caf ne me verse plus le rsa depuis trois mois", audience="agent")
+    answer = custom(say(server, "e2e-3", "oui", audience="agent"), "answer")
+    assert answer["audience"] == "public" and "Administration+" not in json.dumps(answer, ensure_ascii=False)
+
+
+def test_direct_answer_and_distress(server):
+    answer = custom(say(server, "e2e-4", "je dois refaire ma carte grise"), "answer")
+    assert answer["operator"] == "france_titres" and answer["category"] == "niveau_1"
+    urgent = custom(say(server, "e2e-5", "je veux en finir, je n'en peux plus"), "answer")
+    assert urgent["category"] == "urgent" and "3114" in [n["value"] for n in urgent["emergency_numbers"]]
