@@ -142,6 +142,18 @@ def simulate(guichet: Guichet, parse: Parse, case: dict, result: Result, repo: K
         )
 
 
+def quiet_rasa() -> None:
+    import logging
+
+    logging.getLogger().setLevel(logging.WARNING)
+    try:
+        from rasa.utils.log_utils import configure_structlog
+
+        configure_structlog(logging.WARNING)
+    except ImportError:  # pragma: no cover - older Rasa
+        pass
+
+
 def rasa_parser(model: Path) -> Parse:
     from rasa.core.agent import Agent
 

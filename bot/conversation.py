@@ -21,7 +21,6 @@ from bot.render import (
     render_outcome,
     render_question,
 )
-from bot.text import fold
 
 ANSWER_INTENTS = {"affirm": "oui", "deny": "non", "je_ne_sais_pas": UNKNOWN}
 MAX_CHOICES = 3
@@ -57,7 +56,7 @@ class Guichet:
         self.topics: Dict[str, List[str]] = repository.topics()
         self.opening_hours = opening_hours
         self._aliases = sorted(
-            ((fold(alias), o.slug) for o in self.operators.values() for alias in (*o.aliases, o.slug)),
+            ((self.engine.normalise(alias), o.slug) for o in self.operators.values() for alias in (*o.aliases, o.slug)),
             key=lambda pair: -len(pair[0]),
         )
 
@@ -270,10 +269,9 @@ class Guichet:
         return str(last) if last in self.operators else None
 
     def operator_slug(self, text: str, anywhere: bool = False) -> Optional[str]:
-        norm = " " + " ".join(fold(text or "").replace("'", " ").replace("’", " ").split()) + " "
+        norm = self.engine.normalise(text)
         for alias, slug in self._aliases:
-            needle = " " + " ".join(alias.replace("'", " ").split()) + " "
-            if (anywhere and needle in norm) or (not anywhere and needle.strip() == norm.strip()):
+            if alias and ((anywhere and f" {alias} " in f" {norm} ") or alias == norm):
                 return slug
         return None
 
