@@ -7,7 +7,7 @@ from typing import List, Optional
 
 from bot.config import get_settings
 from bot.db import DatabaseError, make_engine, make_session_factory
-from bot.knowledge.types import CATEGORIES, CATEGORY_LABELS, OPERATOR_SLUGS
+from bot.knowledge.types import CATEGORIES, OPERATOR_SLUGS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,7 +97,8 @@ def cmd_summary(_args) -> int:
     repo = _repository()
     counts = repo.counts()
     names = {op.slug: op.name for op in repo.operators()}
-    header = f"{'Opérateur':<44}" + "".join(f"{CATEGORY_LABELS[c][:13]:>14}" for c in CATEGORIES) + f"{'Total':>8}"
+    short = {"niveau_1": "Niveau 1", "niveau_2": "Niveau 2", "urgent": "Urgent", "hors_bouquet": "Hors bouquet"}
+    header = f"{'Opérateur':<44}" + "".join(f"{short[c]:>14}" for c in CATEGORIES) + f"{'Total':>8}"
     print(header)
     print("-" * len(header))
     totals = {c: 0 for c in CATEGORIES}

@@ -50,6 +50,7 @@ def server(kb_engine, tmp_path_factory):
         "GUICHET_DB_URL": str(kb_engine.url),
         "GUICHET_ACTION_URL": f"http://127.0.0.1:{action_port}/webhook",
         "GUICHET_AGENT_TOKEN": "jeton-e2e",
+        "GUICHET_TRACKER_DB": str(logs / "tracker.db"),
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     }
     actions = subprocess.Popen(
@@ -117,3 +118,12 @@ def test_direct_answer_and_distress(server):
     assert answer["operator"] == "france_titres" and answer["category"] == "niveau_1"
     urgent = custom(say(server, "e2e-5", "je veux en finir, je n'en peux plus"), "answer")
     assert urgent["category"] == "urgent" and "3114" in [n["value"] for n in urgent["emergency_numbers"]]
+
+
+def test_slots_are_kept_per_conversation(server):
+    say(server, "e2e-6", "la caf ne me verse plus le rsa depuis trois mois")
+    base = server.rsplit("/webhooks", 1)[0]
+    with urllib.request.urlopen(f"{base}/conversations/e2e-6/tracker", timeout=10) as response:
+        tracker = json.loads(response.read().decode())
+    assert tracker["slots"]["pending_question"] == "detresse"
+    assert tracker["slots"]["topic"] == "rsa_prime_activite"
