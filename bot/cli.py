@@ -25,6 +25,10 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--operator", choices=OPERATOR_SLUGS, help="limiter à un opérateur")
     search.add_argument("--category", choices=CATEGORIES, help="limiter à une catégorie")
     search.add_argument("--limit", type=int, default=10, help="nombre maximal de résultats (10 par défaut)")
+    report = groups.add_parser("report", help="bilan trimestriel des motifs de contact (CSV et graphique PNG)")
+    report.add_argument("--quarter", required=True, help="trimestre, par exemple 2026-T4")
+    report.add_argument("--structure", help="limiter à une structure France services (metadata.structure)")
+    report.add_argument("--out", default="var/rapports", help="dossier de sortie (var/rapports par défaut)")
     rasa = groups.add_parser("rasa", help="fichiers Rasa dérivés de knowledge/")
     rasa_commands = rasa.add_subparsers(dest="command", required=True)
     generate = rasa_commands.add_parser("generate", help="régénérer domain/knowledge.yml, data/rules/topics.yml, data/nlu/operators.yml")
@@ -37,6 +41,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if args.group == "rasa":
             return cmd_rasa_generate(args)
+        if args.group == "report":
+            return cmd_report(args)
         return _KB_COMMANDS[args.command](args)
     except DatabaseError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
@@ -165,6 +171,26 @@ def cmd_rasa_generate(args) -> int:
         return 0
     changed = write(files, PROJECT_ROOT)
     print("Fichiers régénérés : " + (", ".join(changed) if changed else "aucun changement"))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from pathlib import Path
+
+    from bot.report import ReportError, build_report, tracker_engine, write_outputs
+
+    settings = get_settings()
+    try:
+        report = build_report(tracker_engine(settings.tracker_url), args.quarter, args.structure, progress=sys.stderr.isatty())
+    except ReportError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+    csv_path, png_path = write_outputs(report, Path(args.out))
+    print(f"Trimestre {report.quarter} : {report.conversations} conversation(s).")
+    for name, counter in (("Par canal", report.by_channel), ("Par catégorie", report.by_category), ("Issue", report.by_outcome)):
+        print(f"{name} : " + (", ".join(f"{k} {v}" for k, v in sorted(counter.items())) or "aucune"))
+    print(f"Questions posées en moyenne : {report.mean_questions:.2f}")
+    print(f"Fichiers écrits : {csv_path} et {png_path}")
     return 0
 
 

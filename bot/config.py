@@ -17,6 +17,8 @@ class Settings:
     db_url: str
     knowledge_dir: Path
     opening_hours: Optional[str]  # shown when a counsellor is asked for (web chat after hours)
+    departement: Optional[str]  # switches on knowledge/local/<département>.yml (e.g. "39")
+    tracker_url: str  # Rasa's SQL tracker store (conversations), read by the quarterly report
 
 
 def default_db_url() -> str:
@@ -28,4 +30,7 @@ def get_settings() -> Settings:
         db_url=os.environ.get("GUICHET_DB_URL") or default_db_url(),
         knowledge_dir=Path(os.environ.get("GUICHET_KNOWLEDGE_DIR") or PROJECT_ROOT / "knowledge"),
         opening_hours=os.environ.get("GUICHET_OPENING_HOURS") or None,
+        departement=os.environ.get("GUICHET_DEPARTEMENT") or None,
+        tracker_url=os.environ.get("GUICHET_TRACKER_URL")
+        or f"sqlite:///{os.environ.get('GUICHET_TRACKER_DB') or PROJECT_ROOT / 'var' / 'tracker.db'}",
     )

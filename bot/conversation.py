@@ -6,6 +6,7 @@ module directly.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -48,12 +49,17 @@ class TurnResult:
 class Guichet:
     """The conversation logic over a knowledge repository (see bot.knowledge.repository)."""
 
-    def __init__(self, repository, opening_hours: Optional[str] = None):
+    def __init__(self, repository, opening_hours: Optional[str] = None, departement: Optional[str] = None):
         self.repo = repository
+        self.departement = departement
         self.engine = DecisionEngine(repository)
         self.conditions = self.engine.conditions
         self.operators: Dict[str, Operator] = {o.slug: o for o in repository.operators()}
         self.topics: Dict[str, List[str]] = repository.topics()
+        self.situations = {s.id: s for s in repository.situations()}
+        self._must_not = [
+            (req, [re.compile(p) for p in req.patterns]) for req in repository.out_of_scope_requests()
+        ]
         self.opening_hours = opening_hours
         self._aliases = sorted(
             ((self.engine.normalise(alias), o.slug) for o in self.operators.values() for alias in (*o.aliases, o.slug)),
@@ -67,6 +73,8 @@ class Guichet:
         intent = turn.intent
         if self.engine.emergencies(turn.text) and intent not in self.topics:
             return self._distress(turn, audience)
+        if intent not in ANSWER_INTENTS and intent != "choisir" and self.must_not_do(turn.text):
+            return self.out_of_scope(turn)
         if intent in self.topics:
             return self._new_request(intent, turn.text, turn.slots, audience)
         if intent in ANSWER_INTENTS:
@@ -77,7 +85,7 @@ class Guichet:
             return self._distress(turn, audience)
         if intent == "nlu_fallback":
             return self.fallback(turn)
-        if intent == "out_of_scope":
+        if intent in ("out_of_scope", "hors_champ"):
             return self.out_of_scope(turn)
         raise ValueError(f"intent not handled by Guichet.handle: {intent}")
 
@@ -134,7 +142,12 @@ class Guichet:
             slots["last_category"] = outcome.demarche.category
         else:
             slots["last_category"] = "urgent"
-        return TurnResult([render_outcome(outcome, audience, self.operators, self.conditions)], slots)
+        local = None
+        if self.departement and outcome.demarche is not None:
+            name, supplements = self.repo.local_supplements(self.departement, outcome.demarche)
+            if supplements:
+                local = (name, supplements)
+        return TurnResult([render_outcome(outcome, audience, self.operators, self.conditions, local)], slots)
 
     def _choose(self, turn: Turn, audience: str) -> TurnResult:
         demarche_id = _entity(turn.entities, "demarche")
@@ -207,7 +220,29 @@ class Guichet:
             "en précisant l'organisme si vous le connaissez (CAF, impôts, Assurance maladie…) ?"
         )
 
+    def must_not_do(self, text: str):
+        """A request a counter must not handle (knowledge/hors_champ.yml), if the text is one."""
+        norm = self.engine.normalise(text)
+        for request, patterns in self._must_not:
+            if any(p.search(norm) for p in patterns):
+                return request
+        return None
+
     def out_of_scope(self, turn: Turn) -> TurnResult:
+        audience = normalise_audience(turn.audience)
+        request = self.must_not_do(turn.text)
+        if request is not None:
+            redirect = request.redirect_agent if audience == AGENT else request.redirect_public
+            reply = render_out_of_scope(redirect)
+            reply.custom.update({"request": request.id, "title": request.title,
+                                 "source": {"file": request.document, "section": request.section, "line": request.line}})
+            return TurnResult([reply], {"misses": 0.0})
+        if turn.intent == "hors_champ":
+            redirect = (
+                "Cette demande ne fait pas partie de ce qu'un espace France services peut prendre en charge. "
+                "Un conseiller France services peut vous indiquer à qui vous adresser."
+            )
+            return TurnResult([render_out_of_scope(redirect)], {"misses": 0.0})
         redirect = (
             "Je suis Guichet, l'assistant des espaces France services. Je vous aide pour les démarches auprès des "
             "12 organismes partenaires (CAF, Assurance maladie, Assurance retraite, Finances publiques, France Travail, "
@@ -233,25 +268,38 @@ class Guichet:
         return TurnResult([Reply(text, custom={"type": "counsellor", "text": text})])
 
     def menu(self, turn: Turn) -> TurnResult:
-        """Browse: the 12 operators, then the démarches of one operator."""
+        """Browse: life situations and the 12 operators, then the démarches of one of them."""
         audience = normalise_audience(turn.audience)
+        situation = self.situations.get(_entity(turn.entities, "situation") or "")
+        if situation is not None:
+            options = []
+            for topic in situation.topics:
+                if topic in self.topics:
+                    row = self.representative(topic, "")
+                    options.append((row.id, row.title))
+            reply = render_choose(options, audience)
+            reply.text = f"« {situation.title} » : quelle démarche vous concerne ?"
+            return TurnResult([reply], {"misses": 0.0})
         operator = self.operator_in(Turn(intent="menu", text=turn.text, entities=turn.entities))
         if operator:
             options = []
-            for topic, ids in self.topics.items():
+            for topic in self.topics:
                 rows = [r for r in self.repo.topic(topic) if r.operator == operator]
                 if rows and any(r.category != "urgent" or not r.conditions for r in rows):
                     options.append((rows[0].id, rows[0].title))
             reply = render_choose(options, audience)
             reply.text = f"Démarches auprès de {self.operators[operator].designation} :"
             return TurnResult([reply], {"misses": 0.0})
-        options = [{"operator": slug, "title": op.title} for slug, op in self.operators.items()]
+        situations = [{"situation": s.id, "title": s.title} for s in self.situations.values()]
+        operators = [{"operator": slug, "title": op.title} for slug, op in self.operators.items()]
         text = (
-            "Voici les organismes partenaires des espaces France services. Choisissez-en un, "
-            "ou décrivez directement votre démarche."
+            "Choisissez la situation qui vous amène, ou l'organisme concerné ; vous pouvez aussi décrire "
+            "directement votre démarche."
         )
-        buttons = [{"title": o["title"], "payload": f'/menu{{"operator": "{o["operator"]}"}}'} for o in options]
-        return TurnResult([Reply(text, buttons, {"type": "menu", "options": options})], {"misses": 0.0})
+        buttons = [{"title": o["title"], "payload": f'/menu{{"situation": "{o["situation"]}"}}'} for o in situations]
+        buttons += [{"title": o["title"], "payload": f'/menu{{"operator": "{o["operator"]}"}}'} for o in operators]
+        custom = {"type": "menu", "situations": situations, "options": operators}
+        return TurnResult([Reply(text, buttons, custom)], {"misses": 0.0})
 
     # -- helpers ------------------------------------------------------------------------
 

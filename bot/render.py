@@ -136,7 +136,10 @@ def _numbers_text(numbers: Sequence[EmergencyNumber], audience: str) -> List[str
     return lines
 
 
-def render_outcome(outcome: Outcome, audience: str, operators: Mapping[str, Operator], conditions) -> Reply:
+def render_outcome(
+    outcome: Outcome, audience: str, operators: Mapping[str, Operator], conditions, local=None
+) -> Reply:
+    """`local`: (département name, supplements) that complete the national answer, if any."""
     audience = normalise_audience(audience)
     numbers = outcome.numbers
     demarche = outcome.demarche
@@ -163,6 +166,23 @@ def render_outcome(outcome: Outcome, audience: str, operators: Mapping[str, Oper
     if caveats:
         lines.append("À savoir :")
         lines += [f"- {c}" for c in caveats]
+    local_payload = []
+    if local:
+        name, supplements = local
+        for sup in supplements:
+            sup_contacts = visible_contacts(sup.contacts, audience)
+            lines.append(f"Précision locale ({name}) — {sup.title} : {sup.text}")
+            lines += [f"- {c.label} : {c.value}" for c in sup_contacts]
+            local_payload.append(
+                {
+                    "id": sup.id,
+                    "departement": sup.departement,
+                    "title": sup.title,
+                    "text": sup.text,
+                    "contacts": _contact_payload(sup_contacts),
+                    "source": {"file": sup.document, "section": sup.section, "line": sup.line},
+                }
+            )
     lines.append(_source_line(demarche))
     custom = {
         "type": "answer",
@@ -178,6 +198,7 @@ def render_outcome(outcome: Outcome, audience: str, operators: Mapping[str, Oper
         "caveats": caveats,
         "emergency_numbers": _number_payload(numbers),
         "source": _source_payload(demarche),
+        "local": local_payload,
     }
     return Reply(text="\n".join(lines), custom=custom)
 

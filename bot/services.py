@@ -23,7 +23,7 @@ def guichet() -> Guichet:
             settings = get_settings()
             repo = KnowledgeRepository(make_session_factory(make_engine(settings.db_url)))
             repo.ensure_ready()
-            _guichet = Guichet(repo, opening_hours=settings.opening_hours)
+            _guichet = Guichet(repo, opening_hours=settings.opening_hours, departement=settings.departement)
         return _guichet
 
 

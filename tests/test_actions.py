@@ -88,7 +88,9 @@ def test_out_of_scope_counsellor_and_menu_actions(domain):
     messages, _ = run(ActionConseiller(), domain, "demander_conseiller", "je veux parler à quelqu'un")
     assert "conseiller France services" in messages[0]["text"]
     messages, _ = run(ActionMenu(), domain, "menu", "menu")
-    assert len(messages[0]["buttons"]) == 12
+    custom = customs(messages)[0]
+    assert len(custom["options"]) == 12 and len(custom["situations"]) >= 16
+    assert len(messages[0]["buttons"]) == 12 + len(custom["situations"])
 
 
 def test_distress_action(domain):

@@ -170,3 +170,56 @@ def test_agent_audience_requires_the_token_when_configured(monkeypatch):
     assert audience_from_metadata({"audience": "agent"}) == "public"
     assert audience_from_metadata({"audience": "agent", "agent_token": "wrong"}) == "public"
     assert audience_from_metadata({"audience": "agent", "agent_token": "s3cret"}) == "agent"
+
+
+def test_every_life_situation_leads_to_demarches(guichet, knowledge):
+    assert len(knowledge.situations) >= 16
+    titles = {s.title for s in knowledge.situations}
+    for expected in ("Je prépare ma retraite", "Je cherche un emploi", "Je perds un proche", "Je déclare mes impôts"):
+        assert expected in titles
+    for situation in knowledge.situations:
+        out = guichet.menu(Turn(intent="menu", text="", entities=[{"entity": "situation", "value": situation.id}]))
+        options = payload(out, "choose")["options"]
+        assert options, situation.id
+        assert {guichet.repo.get(o["demarche"]).topic for o in options} == set(situation.topics), situation.id
+
+
+def test_menu_offers_life_situations_first(guichet, knowledge):
+    out = guichet.menu(Turn(intent="menu", text="menu"))
+    menu = payload(out, "menu")
+    assert [s["title"] for s in menu["situations"]] == [s.title for s in knowledge.situations]
+    assert out.replies[0].buttons[0]["payload"] == f'/menu{{"situation": "{knowledge.situations[0].id}"}}'
+
+
+def hors_champ_examples():
+    import yaml
+    from pathlib import Path
+
+    data = yaml.safe_load((Path(__file__).resolve().parent.parent / "data" / "nlu" / "hors_champ.yml").read_text())
+    return [line[2:].strip() for line in data["nlu"][0]["examples"].splitlines() if line.strip()]
+
+
+def test_each_must_not_do_request_is_redirected(guichet, knowledge):
+    ids = {r.id for r in knowledge.out_of_scope}
+    for expected in ("ouverture_compte_bancaire", "recours_juridique", "traduction_documents", "visite_domicile",
+                     "rapport_social", "aides_financieres"):
+        assert expected in ids
+    examples = hors_champ_examples()
+    for request in knowledge.out_of_scope:
+        matching = [e for e in examples if guichet.must_not_do(e) == request and not guichet.engine.emergencies(e)]
+        assert matching, request.id
+        for audience, expected_text in (("public", request.redirect_public), ("agent", request.redirect_agent)):
+            out = run(guichet, "hors_champ", matching[0], audience=audience)
+            redirect = payload(out, "out_of_scope")
+            assert redirect["request"] == request.id and redirect["redirect"] == expected_text
+
+
+def test_must_not_do_wins_over_a_misread_topic(guichet):
+    out = run(guichet, "famille_naissance", "pouvez-vous me traduire mon acte de naissance marocain en français ?")
+    assert payload(out, "out_of_scope")["request"] == "traduction_documents"
+
+
+def test_ordinary_demarches_are_not_caught_by_must_not_do_patterns(guichet):
+    for text in ("je veux ouvrir mon compte ameli", "aide au logement de la caf", "je dois faire ma carte grise",
+                 "j'ai besoin d'une aide à domicile pour mon père retraité"):
+        assert guichet.must_not_do(text) is None, text

@@ -160,7 +160,11 @@ def test_missing_operator_file_is_reported(knowledge_copy):
     (knowledge_copy / "urssaf.yml").unlink()
     with pytest.raises(KnowledgeError) as info:
         load_knowledge(knowledge_copy)
-    assert [str(p) for p in info.value.problems] == ["knowledge/urssaf.yml: fichier d'opérateur absent"]
+    messages = [str(p) for p in info.value.problems]
+    assert "knowledge/urssaf.yml: fichier d'opérateur absent" in messages
+    # the only other problems are references to the missing operator's topics
+    assert all("pajemploi" in m or "cesu" in m or "auto_entrepreneur" in m or "formalites" in m
+               for m in messages if "fichier d'opérateur absent" not in m)
 
 
 def test_cli_check_exit_code_and_messages(knowledge_copy):
@@ -180,3 +184,52 @@ def test_cli_check_accepts_the_real_knowledge():
     result = subprocess.run([sys.executable, "-m", "bot", "kb", "check"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "12 opérateurs" in result.stdout
+
+
+LOCAL = """\
+departement: "39"
+name: Jura
+document: seed.txt
+supplements:
+  - id: jura.caf_accueil
+    applies_to:
+      topics: [logement]
+      demarches: []
+    title: Accueil CAF du Jura
+    text: Permanence de la CAF à la sous-préfecture.
+    contacts:
+      - {kind: url, value: caf.fr, label: Site de la CAF, audience: public}
+    status: kept
+    note: Adds a local channel to the national row.
+    source: {section: CAF, line: 2}
+"""
+
+
+def make_local(tmp_path, text):
+    root = make_dir(tmp_path)
+    (root / "local").mkdir()
+    (root / "local" / "39.yml").write_text(text, encoding="utf-8")
+    return root
+
+
+def test_local_supplement_loads(tmp_path):
+    knowledge = load_knowledge(make_local(tmp_path, LOCAL), require_all_operators=False)
+    [sup] = knowledge.local["39"].supplements
+    assert sup.id == "jura.caf_accueil" and sup.topics == ("logement",) and sup.status == "kept"
+    assert all(sup.applies_to(d) for d in knowledge.demarches)  # both rows are in topic "logement"
+    by_id = type(sup)(**{**sup.__dict__, "topics": (), "demarches": ("caf.urgence",)})
+    assert [by_id.applies_to(d) for d in knowledge.demarches] == [False, True]
+
+
+def test_broken_local_file_is_reported_clearly(tmp_path):
+    broken = (
+        LOCAL.replace("topics: [logement]", "topics: [pas_un_sujet]")
+        .replace("status: kept", "status: maybe")
+        .replace("    note: Adds", "    category: niveau_1\n    note: Adds")
+    )
+    found = {p.field: p for p in problems(make_local(tmp_path, broken))}
+    assert set(found) == {"applies_to.topics", "status", "category"}
+    assert found["applies_to.topics"].file == "knowledge/local/39.yml"
+    assert found["applies_to.topics"].entry == "jura.caf_accueil" and found["applies_to.topics"].line == 7
+    assert "pas_un_sujet" in found["applies_to.topics"].message
+    assert "clé inconnue" in found["category"].message  # a supplement never carries a category

@@ -25,6 +25,9 @@ from bot.knowledge.models import (
     EmergencyRow,
     ItemRow,
     KnowledgeBase,
+    LocalSupplementRow,
+    OutOfScopeRow,
+    SituationRow,
     OperatorRow,
     SearchTermRow,
     SectionRow,
@@ -52,6 +55,9 @@ def knowledge_digest(knowledge: Knowledge) -> str:
         "emergency": [repr(e) for e in knowledge.emergency.values()],
         "documents": knowledge.documents,
         "synonyms": knowledge.synonyms,
+        "local": {k: repr(v) for k, v in sorted(knowledge.local.items())},
+        "situations": [repr(x) for x in knowledge.situations],
+        "out_of_scope": [repr(x) for x in knowledge.out_of_scope],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -169,6 +175,43 @@ def _insert(session: Session, knowledge: Knowledge) -> None:
         operator_words = " ".join((op.name, op.title, *op.aliases))
         for term, weight in sorted(index_terms(demarche, operator_words).items()):
             session.add(SearchTermRow(demarche_id=demarche.id, term=term, weight=weight))
+    for departement, pack in sorted(knowledge.local.items()):
+        for position, sup in enumerate(pack.supplements):
+            session.add(
+                LocalSupplementRow(
+                    id=sup.id,
+                    departement=departement,
+                    departement_name=pack.name,
+                    position=position,
+                    title=sup.title,
+                    text=sup.text,
+                    status=sup.status,
+                    note=sup.note,
+                    document=sup.document,
+                    section=sup.section,
+                    line=sup.line,
+                    topics=list(sup.topics),
+                    demarches=list(sup.demarches),
+                    contacts=[
+                        {"kind": c.kind, "value": c.value, "label": c.label, "audience": c.audience} for c in sup.contacts
+                    ],
+                )
+            )
+    for position, sit in enumerate(knowledge.situations):
+        session.add(
+            SituationRow(
+                id=sit.id, position=position, title=sit.title, topics=list(sit.topics),
+                document=sit.document, section=sit.section, line=sit.line,
+            )
+        )
+    for position, req in enumerate(knowledge.out_of_scope):
+        session.add(
+            OutOfScopeRow(
+                id=req.id, position=position, title=req.title, patterns=list(req.patterns),
+                redirect_public=req.redirect_public, redirect_agent=req.redirect_agent,
+                document=req.document, section=req.section, line=req.line,
+            )
+        )
     for phrase, expansion in sorted(knowledge.synonyms.items()):
         session.add(SynonymRow(phrase=phrase, expansion=expansion))
     session.add(BuildInfoRow(key="digest", value=knowledge_digest(knowledge)))

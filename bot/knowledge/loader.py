@@ -22,8 +22,13 @@ from bot.knowledge.types import (
     OPERATOR_SLUGS,
     ConditionDef,
     Contact,
+    LOCAL_STATUSES,
     EmergencyKind,
     EmergencyNumber,
+    LocalPack,
+    LocalSupplement,
+    OutOfScopeRequest,
+    Situation,
     Demarche,
     Knowledge,
     Operator,
@@ -34,9 +39,12 @@ from bot.knowledge.types import (
 CONDITIONS_FILE = "conditions.yml"
 SYNONYMS_FILE = "synonyms.yml"
 EMERGENCY_FILE = "emergency.yml"
+SITUATIONS_FILE = "situations.yml"
+OUT_OF_SCOPE_FILE = "hors_champ.yml"
 SOURCES_DIR = "sources"
+LOCAL_DIR = "local"
 # Top-level YAML files that are not operator files.
-RESERVED_FILES = {CONDITIONS_FILE, SYNONYMS_FILE, EMERGENCY_FILE}
+RESERVED_FILES = {CONDITIONS_FILE, SYNONYMS_FILE, EMERGENCY_FILE, SITUATIONS_FILE, OUT_OF_SCOPE_FILE}
 
 TITLE_MAX = 90
 _SLUG_RE = re.compile(r"^[a-z0-9_]+$")
@@ -314,6 +322,20 @@ def _condition_cases(spec: dict, key: str, rep: _Reporter) -> Dict[str, Dict[str
     return result
 
 
+def _pattern_list(patterns: Any, container: Any, where: str, entry: str, rep: _Reporter) -> Tuple[str, ...]:
+    """A list of regular expressions, each compiled to report errors at its own line."""
+    if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) and p for p in patterns):
+        rep.add(_line_of(container), entry, where, "attendu : une liste d'expressions régulières")
+        return ()
+    for i, pattern in enumerate(patterns):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            line = patterns.line + 1 + i if isinstance(patterns, LineList) else _line_of(container)
+            rep.add(line, entry, f"{where}[{i}]", f"expression régulière invalide : {exc}")
+    return tuple(patterns)
+
+
 def _condition_patterns(spec: dict, key: str, rep: _Reporter) -> Dict[str, Tuple[str, ...]]:
     raw = spec.get("implied_by", {}) or {}
     result: Dict[str, Tuple[str, ...]] = {}
@@ -325,16 +347,7 @@ def _condition_patterns(spec: dict, key: str, rep: _Reporter) -> Dict[str, Tuple
         if value not in CONDITION_VALUES:
             rep.add(_line_of(raw, value), key, where, "attendu : oui ou non")
             continue
-        if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
-            rep.add(_line_of(raw, value), key, where, "attendu : une liste d'expressions régulières")
-            continue
-        for i, pattern in enumerate(patterns):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                line = patterns.line + 1 + i if isinstance(patterns, LineList) else _line_of(raw, value)
-                rep.add(line, key, f"{where}[{i}]", f"expression régulière invalide : {exc}")
-        result[value] = tuple(patterns)
+        result[value] = _pattern_list(patterns, raw, where, key, rep)
     return result
 
 
@@ -373,7 +386,7 @@ def _load_emergency(root: Path, problems: List[Problem]) -> Dict[str, EmergencyK
                 if not rep.check_keys(spec, {"label": True, "patterns": True, "numbers": True}, key, ""):
                     continue
                 label = rep.text(spec, "label", key, "")
-                patterns = _condition_patterns({"implied_by": {"oui": spec.get("patterns")}}, key, rep).get("oui", ())
+                patterns = _pattern_list(spec.get("patterns"), spec, "patterns", key, rep)
                 numbers = []
                 raw_numbers = spec.get("numbers")
                 if not isinstance(raw_numbers, list) or not raw_numbers:
@@ -605,6 +618,184 @@ def _load_variants(row: dict, entry_id: str, conditions: Dict[str, ConditionDef]
     return result
 
 
+LOCAL_KEYS = {"departement": True, "name": True, "document": True, "supplements": True}
+SUPPLEMENT_KEYS = {
+    "id": True,
+    "applies_to": True,
+    "title": True,
+    "text": True,
+    "contacts": False,
+    "status": True,
+    "note": True,
+    "source": True,
+}
+
+
+def _load_local(
+    root: Path, documents: Dict[str, int], demarches: List[Demarche], problems: List[Problem]
+) -> Dict[str, LocalPack]:
+    """knowledge/local/<département>.yml: departmental supplements to national rows."""
+    result: Dict[str, LocalPack] = {}
+    folder = root / LOCAL_DIR
+    if not folder.is_dir():
+        return result
+    topics = {d.topic for d in demarches}
+    ids = {d.id for d in demarches}
+    for path in sorted(folder.glob("*.yml")):
+        rep = _Reporter(_display(path, root))
+        data = _read_yaml(path, rep)
+        if data is None or not rep.check_keys(data, LOCAL_KEYS, None, ""):
+            if data is None and not rep.problems:
+                rep.add(None, None, None, "fichier vide")
+            problems.extend(rep.problems)
+            continue
+        departement = str(data.get("departement", "")).strip()
+        if departement != path.stem:
+            rep.add(_line_of(data, "departement"), None, "departement", f"doit être « {path.stem} » (le nom du fichier)")
+        name = rep.text(data, "name", None, "")
+        document = rep.text(data, "document", None, "")
+        if document and document not in documents:
+            rep.add(_line_of(data, "document"), None, "document", f"document source absent de knowledge/{SOURCES_DIR}/")
+        supplements = []
+        seen: Dict[str, int] = {}
+        raw = data.get("supplements")
+        if not isinstance(raw, list):
+            rep.add(_line_of(data, "supplements"), None, "supplements", "attendu : une liste")
+            raw = []
+        for index, item in enumerate(raw):
+            entry = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else f"supplements[{index}]"
+            if not rep.check_keys(item, SUPPLEMENT_KEYS, entry, ""):
+                continue
+            before = len(rep.problems)
+            if not re.match(r"^[a-z0-9_]+\.[a-z0-9_]+$", str(item.get("id", ""))):
+                rep.add(_line_of(item, "id"), entry, "id", "attendu : « nom.en_minuscules » (a-z, 0-9, _)")
+            elif entry in seen:
+                rep.add(_line_of(item, "id"), entry, "id", f"identifiant en double (ligne {seen[entry]})")
+            else:
+                seen[entry] = _line_of(item, "id")
+            applies = item.get("applies_to")
+            applied_topics: List[str] = []
+            applied_ids: List[str] = []
+            if rep.check_keys(applies, {"topics": False, "demarches": False}, entry, "applies_to"):
+                applied_topics = list(applies.get("topics") or [])
+                applied_ids = list(applies.get("demarches") or [])
+                for topic in applied_topics:
+                    if topic not in topics:
+                        rep.add(_line_of(applies, "topics"), entry, "applies_to.topics", f"sujet national inconnu « {topic} »")
+                for demarche_id in applied_ids:
+                    if demarche_id not in ids:
+                        rep.add(_line_of(applies, "demarches"), entry, "applies_to.demarches", f"démarche nationale inconnue « {demarche_id} »")
+                if not applied_topics and not applied_ids:
+                    rep.add(_line_of(item, "applies_to"), entry, "applies_to", "au moins un sujet ou une démarche nationale")
+            title = rep.text(item, "title", entry, "")
+            text = rep.text(item, "text", entry, "")
+            note = rep.text(item, "note", entry, "")
+            status = item.get("status")
+            if status not in LOCAL_STATUSES:
+                rep.add(_line_of(item, "status"), entry, "status", f"attendu : {' ou '.join(LOCAL_STATUSES)}")
+            contacts = _load_contacts(item, entry, rep)
+            source = item.get("source")
+            section, line = None, None
+            if rep.check_keys(source, SOURCE_KEYS, entry, "source"):
+                section = rep.text(source, "section", entry, "source")
+                line = source.get("line")
+                if not isinstance(line, int) or isinstance(line, bool) or line < 1 or line > documents.get(document or "", 0):
+                    rep.add(_line_of(source, "line"), entry, "source.line", "numéro de ligne absent ou hors du document")
+            if len(rep.problems) == before and title and text and note and section:
+                supplements.append(
+                    LocalSupplement(
+                        entry, departement, title, text, status, note, document, section, line,
+                        tuple(applied_topics), tuple(applied_ids), tuple(contacts),
+                    )
+                )
+        problems.extend(rep.problems)
+        if name and document:
+            result[departement] = LocalPack(departement, name, document, tuple(supplements))
+    return result
+
+
+def _load_listing(root: Path, name: str, key: str, spec: Dict[str, bool], documents: Dict[str, int], problems: List[Problem]):
+    """Shared shape of situations.yml and hors_champ.yml: `document` + a list of entries with `source`."""
+    path = root / name
+    if not path.exists():
+        return None, None, []
+    rep = _Reporter(_display(path, root))
+    data = _read_yaml(path, rep)
+    entries: List[Tuple[dict, str]] = []
+    document = None
+    if data is not None and rep.check_keys(data, {"document": True, key: True}, None, ""):
+        document = rep.text(data, "document", None, "")
+        if document and document not in documents:
+            rep.add(_line_of(data, "document"), None, "document", f"document source absent de knowledge/{SOURCES_DIR}/")
+        items = data.get(key)
+        if not isinstance(items, list):
+            rep.add(_line_of(data, key), None, key, "attendu : une liste")
+            items = []
+        seen = set()
+        for index, item in enumerate(items):
+            entry = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else f"{key}[{index}]"
+            if not rep.check_keys(item, spec, entry, ""):
+                continue
+            if not _SLUG_RE.match(str(item.get("id", ""))):
+                rep.add(_line_of(item, "id"), entry, "id", "attendu : un nom en minuscules (a-z, 0-9, _)")
+            elif entry in seen:
+                rep.add(_line_of(item, "id"), entry, "id", "identifiant en double")
+            seen.add(entry)
+            source = item.get("source")
+            if rep.check_keys(source, SOURCE_KEYS, entry, "source"):
+                rep.text(source, "section", entry, "source")
+                line = source.get("line")
+                if not isinstance(line, int) or isinstance(line, bool) or line < 1 or line > documents.get(document or "", 0):
+                    rep.add(_line_of(source, "line"), entry, "source.line", "numéro de ligne absent ou hors du document")
+            entries.append((item, entry))
+    return rep, document, entries
+
+
+def _load_situations(root: Path, documents, demarches: List[Demarche], problems: List[Problem]) -> List[Situation]:
+    spec = {"id": True, "title": True, "topics": True, "source": True}
+    rep, document, entries = _load_listing(root, SITUATIONS_FILE, "situations", spec, documents, problems)
+    if rep is None:
+        return []
+    topics = {d.topic for d in demarches}
+    result = []
+    for item, entry in entries:
+        before = len(rep.problems)
+        title = rep.text(item, "title", entry, "")
+        listed = item.get("topics")
+        if not isinstance(listed, list) or not listed:
+            rep.add(_line_of(item, "topics"), entry, "topics", "attendu : une liste de sujets")
+            listed = []
+        for topic in listed:
+            if topic not in topics:
+                rep.add(_line_of(item, "topics"), entry, "topics", f"sujet inconnu « {topic} »")
+        if len(rep.problems) == before and title and isinstance(item.get("source"), dict):
+            result.append(Situation(entry, title, tuple(listed), document, item["source"]["section"], item["source"]["line"]))
+    problems.extend(rep.problems)
+    return result
+
+
+def _load_out_of_scope(root: Path, documents, problems: List[Problem]) -> List[OutOfScopeRequest]:
+    spec = {"id": True, "title": True, "patterns": True, "redirect_public": True, "redirect_agent": True, "source": True}
+    rep, document, entries = _load_listing(root, OUT_OF_SCOPE_FILE, "requests", spec, documents, problems)
+    if rep is None:
+        return []
+    result = []
+    for item, entry in entries:
+        before = len(rep.problems)
+        title = rep.text(item, "title", entry, "")
+        public = rep.text(item, "redirect_public", entry, "")
+        agent = rep.text(item, "redirect_agent", entry, "")
+        patterns = _pattern_list(item.get("patterns"), item, "patterns", entry, rep)
+        if len(rep.problems) == before and title and public and agent and patterns and isinstance(item.get("source"), dict):
+            result.append(
+                OutOfScopeRequest(
+                    entry, title, patterns, public, agent, document, item["source"]["section"], item["source"]["line"]
+                )
+            )
+    problems.extend(rep.problems)
+    return result
+
+
 def _check_topics(demarches: List[Demarche], seen_ids: Dict[str, str]) -> List[Problem]:
     """Rows of a topic that differ in category or operator must be told apart by conditions.
 
@@ -682,11 +873,17 @@ def load_knowledge(root: Path, require_all_operators: bool = True) -> Knowledge:
                 problems.append(Problem(_display(root / f"{slug}.yml", root), None, None, None, "fichier d'opérateur absent"))
     synonyms = _load_synonyms(root, problems)
     emergency = _load_emergency(root, problems)
+    local = _load_local(root, line_counts, demarches, problems)
+    situations = _load_situations(root, line_counts, demarches, problems)
+    out_of_scope = _load_out_of_scope(root, line_counts, problems)
     if problems:
         raise KnowledgeError(problems)
     return Knowledge(
         operators=operators, demarches=demarches, conditions=conditions, documents=digests, synonyms=synonyms,
         emergency=emergency,
+        local=local,
+        situations=situations,
+        out_of_scope=out_of_scope,
     )
 
 

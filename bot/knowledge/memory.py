@@ -50,6 +50,21 @@ class InMemoryKnowledge:
     def emergency(self) -> Dict[str, EmergencyKind]:
         return dict(self.knowledge.emergency)
 
+    def situations(self):
+        return list(self.knowledge.situations)
+
+    def out_of_scope_requests(self):
+        return list(self.knowledge.out_of_scope)
+
+    def local_supplements(self, departement: str, demarche=None, kept_only: bool = True):
+        pack = self.knowledge.local.get(departement)
+        if pack is None:
+            return None, []
+        sups = [s for s in pack.supplements if (s.status == "kept" or not kept_only)]
+        if demarche is not None:
+            sups = [s for s in sups if s.applies_to(demarche)]
+        return pack.name, sups
+
     def expand_terms(self, text: str) -> List[str]:
         words = terms(text)
         folded = " " + " ".join(fold(text).replace("'", " ").split()) + " "

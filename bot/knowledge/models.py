@@ -144,3 +144,51 @@ class EmergencyRow(KnowledgeBase):
     position = Column(Integer, nullable=False)
     patterns = Column(JSON, nullable=False)
     numbers = Column(JSON, nullable=False)  # [{"value", "label"}]
+
+
+class LocalSupplementRow(KnowledgeBase):
+    """knowledge/local/<département>.yml, one row per supplement (kept or superseded)."""
+
+    __tablename__ = "kb_local_supplements"
+    id = Column(String(120), primary_key=True)
+    departement = Column(String(5), nullable=False, index=True)
+    departement_name = Column(String(100), nullable=False)
+    position = Column(Integer, nullable=False)
+    title = Column(String(200), nullable=False)
+    text = Column(Text, nullable=False)
+    status = Column(String(20), nullable=False)
+    note = Column(Text, nullable=False)
+    document = Column(String(200), nullable=False)
+    section = Column(String(400), nullable=False)
+    line = Column(Integer, nullable=False)
+    topics = Column(JSON, nullable=False)
+    demarches = Column(JSON, nullable=False)
+    contacts = Column(JSON, nullable=False)
+
+
+class SituationRow(KnowledgeBase):
+    """Life situations of the 2019 bouquet (knowledge/situations.yml)."""
+
+    __tablename__ = "kb_situations"
+    id = Column(String(80), primary_key=True)
+    position = Column(Integer, nullable=False)
+    title = Column(String(200), nullable=False)
+    topics = Column(JSON, nullable=False)
+    document = Column(String(200), nullable=False)
+    section = Column(String(400), nullable=False)
+    line = Column(Integer, nullable=False)
+
+
+class OutOfScopeRow(KnowledgeBase):
+    """Requests a counter must not handle (knowledge/hors_champ.yml)."""
+
+    __tablename__ = "kb_out_of_scope"
+    id = Column(String(80), primary_key=True)
+    position = Column(Integer, nullable=False)
+    title = Column(String(200), nullable=False)
+    patterns = Column(JSON, nullable=False)
+    redirect_public = Column(Text, nullable=False)
+    redirect_agent = Column(Text, nullable=False)
+    document = Column(String(200), nullable=False)
+    section = Column(String(400), nullable=False)
+    line = Column(Integer, nullable=False)

@@ -19,6 +19,9 @@ from bot.knowledge.models import (
     ConditionDefRow,
     ConditionRow,
     EmergencyRow,
+    LocalSupplementRow,
+    OutOfScopeRow,
+    SituationRow,
     DemarcheRow,
     OperatorRow,
     SearchTermRow,
@@ -31,7 +34,10 @@ from bot.knowledge.types import (
     Demarche,
     EmergencyKind,
     EmergencyNumber,
+    LocalSupplement,
     Operator,
+    OutOfScopeRequest,
+    Situation,
     Source,
     Variant,
 )
@@ -187,6 +193,41 @@ class KnowledgeRepository:
                 )
                 for r in rows
             }
+
+    def local_supplements(self, departement: str, demarche: Optional[Demarche] = None, kept_only: bool = True):
+        """(département name, supplements) completing `demarche` (all of them if None)."""
+        statement = select(LocalSupplementRow).where(LocalSupplementRow.departement == departement)
+        if kept_only:
+            statement = statement.where(LocalSupplementRow.status == "kept")
+        with self._sessions.begin() as session:
+            rows = session.execute(statement.order_by(LocalSupplementRow.position)).scalars().all()
+            name = rows[0].departement_name if rows else None
+            supplements = [
+                LocalSupplement(
+                    r.id, r.departement, r.title, r.text, r.status, r.note, r.document, r.section, r.line,
+                    tuple(r.topics), tuple(r.demarches),
+                    tuple(Contact(c["kind"], c["value"], c["label"], c["audience"]) for c in r.contacts),
+                )
+                for r in rows
+            ]
+        if demarche is not None:
+            supplements = [s for s in supplements if s.applies_to(demarche)]
+        return name, supplements
+
+    def situations(self) -> List[Situation]:
+        with self._sessions.begin() as session:
+            rows = session.execute(select(SituationRow).order_by(SituationRow.position)).scalars()
+            return [Situation(r.id, r.title, tuple(r.topics), r.document, r.section, r.line) for r in rows]
+
+    def out_of_scope_requests(self) -> List[OutOfScopeRequest]:
+        with self._sessions.begin() as session:
+            rows = session.execute(select(OutOfScopeRow).order_by(OutOfScopeRow.position)).scalars()
+            return [
+                OutOfScopeRequest(
+                    r.id, r.title, tuple(r.patterns), r.redirect_public, r.redirect_agent, r.document, r.section, r.line
+                )
+                for r in rows
+            ]
 
     def urgent_rows(self, operator: str) -> List[Demarche]:
         """The operator's rows for a situation of distress (category urgent, `detresse: oui`)."""

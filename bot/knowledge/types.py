@@ -121,6 +121,64 @@ class EmergencyKind:
     numbers: Tuple[EmergencyNumber, ...]
 
 
+@dataclass(frozen=True)
+class LocalSupplement:
+    """A departmental precision completing national rows (never replacing their category)."""
+
+    id: str
+    departement: str
+    title: str
+    text: str
+    status: str  # kept | superseded (older local text contradicted by the national référentiel)
+    note: str
+    document: str
+    section: str
+    line: int
+    topics: Tuple[str, ...] = ()
+    demarches: Tuple[str, ...] = ()
+    contacts: Tuple[Contact, ...] = ()
+
+    def applies_to(self, demarche: "Demarche") -> bool:
+        return demarche.id in self.demarches or demarche.topic in self.topics
+
+
+@dataclass(frozen=True)
+class LocalPack:
+    departement: str
+    name: str
+    document: str
+    supplements: Tuple[LocalSupplement, ...]
+
+
+LOCAL_STATUSES: Tuple[str, ...] = ("kept", "superseded")
+
+
+@dataclass(frozen=True)
+class Situation:
+    """A life situation of the 2019 bouquet, leading to today's topics."""
+
+    id: str
+    title: str
+    topics: Tuple[str, ...]
+    document: str
+    section: str
+    line: int
+
+
+@dataclass(frozen=True)
+class OutOfScopeRequest:
+    """A request a counter must not handle (PIMMS socle commun), and where to go instead."""
+
+    id: str
+    title: str
+    patterns: Tuple[str, ...]
+    redirect_public: str
+    redirect_agent: str
+    document: str
+    section: str
+    line: int
+
+
 @dataclass
 class Knowledge:
     operators: Dict[str, Operator]
@@ -129,3 +187,6 @@ class Knowledge:
     documents: Dict[str, str]  # file name -> sha256 of the seed text
     synonyms: Dict[str, str] = field(default_factory=dict)  # everyday phrase -> référentiel words
     emergency: Dict[str, EmergencyKind] = field(default_factory=dict)
+    local: Dict[str, LocalPack] = field(default_factory=dict)  # département -> supplement
+    situations: List[Situation] = field(default_factory=list)
+    out_of_scope: List[OutOfScopeRequest] = field(default_factory=list)
