@@ -632,7 +632,7 @@ SUPPLEMENT_KEYS = {
 
 
 def _load_local(
-    root: Path, documents: Dict[str, int], demarches: List[Demarche], problems: List[Problem]
+    root: Path, documents: Dict[str, int], demarches: List[Demarche], problems: List[Problem], known_ids=()
 ) -> Dict[str, LocalPack]:
     """knowledge/local/<département>.yml: departmental supplements to national rows."""
     result: Dict[str, LocalPack] = {}
@@ -640,7 +640,7 @@ def _load_local(
     if not folder.is_dir():
         return result
     topics = {d.topic for d in demarches}
-    ids = {d.id for d in demarches}
+    ids = {d.id for d in demarches} | set(known_ids)  # ids of rows that failed validation: no cascade
     for path in sorted(folder.glob("*.yml")):
         rep = _Reporter(_display(path, root))
         data = _read_yaml(path, rep)
@@ -873,7 +873,7 @@ def load_knowledge(root: Path, require_all_operators: bool = True) -> Knowledge:
                 problems.append(Problem(_display(root / f"{slug}.yml", root), None, None, None, "fichier d'opérateur absent"))
     synonyms = _load_synonyms(root, problems)
     emergency = _load_emergency(root, problems)
-    local = _load_local(root, line_counts, demarches, problems)
+    local = _load_local(root, line_counts, demarches, problems, known_ids=seen_ids)
     situations = _load_situations(root, line_counts, demarches, problems)
     out_of_scope = _load_out_of_scope(root, line_counts, problems)
     if problems:
