@@ -37,8 +37,8 @@ test: setup
 	$(PY) -m bot rasa generate --check
 	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
 	@bash scripts/train.sh
-	$(PY) -m pytest -q -p no:cacheprovider tests
 	$(MAKE) --no-print-directory test-rasa
+	$(PY) -m pytest -q -p no:cacheprovider tests
 
 # Conversation tests: NLU intent and next action of every turn of tests/test_stories.yml.
 test-rasa:
