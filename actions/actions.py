@@ -1,6 +1,8 @@
 """Rasa custom actions. They only translate: tracker -> bot.conversation.Turn -> events."""
 from __future__ import annotations
 
+import abc
+
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -8,7 +10,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import services
-from bot.conversation import Turn, TurnResult
+from bot.conversation import Guichet, Turn, TurnResult
 from bot.render import Reply
 
 
@@ -42,46 +44,53 @@ def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
         dispatcher.utter_message(json_message=reply.custom)
 
 
-class ActionGuichet(Action):
+class GuichetAction(Action, abc.ABC):
+    """A Rasa action that hands the turn to one method of bot.conversation.Guichet."""
+
+    action_name: Text = ""
+
     def name(self) -> Text:
-        return "action_guichet"
+        return self.action_name
+
+    @abc.abstractmethod
+    def respond(self, guichet: Guichet, turn: Turn) -> TurnResult:
+        """The Guichet method this action stands for."""
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         turn = turn_from_tracker(tracker)
-        return emit(dispatcher, services.guichet().handle(turn), turn.audience)
+        return emit(dispatcher, self.respond(services.guichet(), turn), turn.audience)
 
 
-class ActionFallback(Action):
-    def name(self) -> Text:
-        return "action_fallback"
+class ActionGuichet(GuichetAction):
+    action_name = "action_guichet"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        turn = turn_from_tracker(tracker)
-        return emit(dispatcher, services.guichet().fallback(turn), turn.audience)
+    def respond(self, guichet: Guichet, turn: Turn) -> TurnResult:
+        return guichet.handle(turn)
 
 
-class ActionHorsSujet(Action):
-    def name(self) -> Text:
-        return "action_hors_sujet"
+class ActionFallback(GuichetAction):
+    action_name = "action_fallback"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        turn = turn_from_tracker(tracker)
-        return emit(dispatcher, services.guichet().out_of_scope(turn), turn.audience)
+    def respond(self, guichet: Guichet, turn: Turn) -> TurnResult:
+        return guichet.fallback(turn)
 
 
-class ActionConseiller(Action):
-    def name(self) -> Text:
-        return "action_conseiller"
+class ActionHorsSujet(GuichetAction):
+    action_name = "action_hors_sujet"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        turn = turn_from_tracker(tracker)
-        return emit(dispatcher, services.guichet().counsellor(turn), turn.audience)
+    def respond(self, guichet: Guichet, turn: Turn) -> TurnResult:
+        return guichet.out_of_scope(turn)
 
 
-class ActionMenu(Action):
-    def name(self) -> Text:
-        return "action_menu"
+class ActionConseiller(GuichetAction):
+    action_name = "action_conseiller"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        turn = turn_from_tracker(tracker)
-        return emit(dispatcher, services.guichet().menu(turn), turn.audience)
+    def respond(self, guichet: Guichet, turn: Turn) -> TurnResult:
+        return guichet.counsellor(turn)
+
+
+class ActionMenu(GuichetAction):
+    action_name = "action_menu"
+
+    def respond(self, guichet: Guichet, turn: Turn) -> TurnResult:
+        return guichet.menu(turn)
