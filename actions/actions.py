@@ -18,7 +18,7 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {}).get("name") or ""
     ranking = [(i.get("name"), float(i.get("confidence") or 0)) for i in message.get("intent_ranking") or []]
-    audience = services.audience_from_metadata(message.get("metadata"))
+    audience = services.audience_from_metadata(message.get("metadata"), tracker.sender_id)
     return Turn(
         intent=intent,
         text=message.get("text") or "",

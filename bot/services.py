@@ -9,6 +9,7 @@ from typing import Mapping, Optional
 from bot.config import get_settings
 from bot.conversation import Guichet
 from bot.db import make_engine, make_session_factory
+from bot.inputs import agent_proof
 from bot.knowledge.repository import KnowledgeRepository
 from bot.render import AGENT, PUBLIC
 
@@ -34,8 +35,9 @@ def reset() -> None:
         _guichet = None
 
 
-def audience_from_metadata(metadata: Optional[Mapping]) -> str:
-    """`agent` only when asked for and, if GUICHET_AGENT_TOKEN is set, with that token."""
+def audience_from_metadata(metadata: Optional[Mapping], sender: Optional[str] = None) -> str:
+    """`agent` only when asked for and, if GUICHET_AGENT_TOKEN is set, proven: either the token itself
+    or the proof that Guichet's input channel leaves in its place (bot.inputs.agent_proof)."""
     metadata = metadata or {}
     if metadata.get("audience") != AGENT:
         return PUBLIC
@@ -44,5 +46,8 @@ def audience_from_metadata(metadata: Optional[Mapping]) -> str:
         return AGENT
     token = metadata.get("agent_token")
     if isinstance(token, str) and hmac.compare_digest(token.encode(), secret.encode()):
+        return AGENT
+    proof = metadata.get("agent_proof")
+    if isinstance(proof, str) and sender and hmac.compare_digest(proof, agent_proof(secret, sender)):
         return AGENT
     return PUBLIC

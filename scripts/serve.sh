@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 export GUICHET_ACTION_URL="${GUICHET_ACTION_URL:-http://localhost:${GUICHET_ACTION_PORT:-5055}/webhook}"
 export GUICHET_TRACKER_DB="${GUICHET_TRACKER_DB:-$PWD/var/tracker.db}"
 mkdir -p var
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export SQLALCHEMY_SILENCE_UBER_WARNING=1
 .venv/bin/rasa run actions --actions actions --port "${GUICHET_ACTION_PORT:-5055}" &
 actions_pid=$!

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+E2E = {}
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -52,6 +53,7 @@ def server(kb_engine, tmp_path_factory):
         "GUICHET_AGENT_TOKEN": "jeton-e2e",
         "GUICHET_TRACKER_DB": str(logs / "tracker.db"),
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "PYTHONPATH": str(ROOT),
     }
     actions = subprocess.Popen(
         [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
@@ -65,6 +67,7 @@ def server(kb_engine, tmp_path_factory):
     try:
         wait_until(f"http://127.0.0.1:{action_port}/health", 120, actions)
         wait_until(f"http://127.0.0.1:{rasa_port}/status", 240, rasa)
+        E2E["tracker_db"] = logs / "tracker.db"
         yield f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
     finally:
         for proc in (rasa, actions):
@@ -127,3 +130,74 @@ def test_slots_are_kept_per_conversation(server):
         tracker = json.loads(response.read().decode())
     assert tracker["slots"]["pending_question"] == "detresse"
     assert tracker["slots"]["topic"] == "rsa_prime_activite"
+
+
+def post_raw(url, body: bytes):
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read().decode())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read().decode())
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("", "Votre message est vide"),
+        ("   \n\t ", "Votre message est vide"),
+        ("😀😀🙏", "pas trouvé de mots"),
+        ("Hello, I need help with my tax return please", "ne comprend que le français"),
+        ("Hola, necesito ayuda con mi pensión por favor", "ne comprend que le français"),
+        ("مرحبا أحتاج مساعدة في ملف التقاعد", "ne comprend que le français"),
+    ],
+)
+def test_bad_input_gets_a_polite_french_answer(server, message, expected):
+    messages = say(server, "e2e-bad", message)
+    assert expected in messages[0]["text"]
+
+
+def test_long_message_is_cut_with_a_notice(server):
+    messages = say(server, "e2e-long", "je dois refaire ma carte grise " + "blabla " * 15000)
+    assert "premiers caractères" in messages[0]["text"]
+    assert any(m.get("custom", {}).get("type") in ("answer", "choose", "question", "out_of_scope") for m in messages)
+
+
+def test_html_sql_and_invalid_utf8_never_5xx(server):
+    for text in ("<script>alert('x')</script>", "'; DROP TABLE events; --", "carte grise' OR 1=1 --"):
+        status, messages = post(server, {"sender": "e2e-inj", "message": text})
+        assert status == 200 and messages
+    status, messages = post_raw(server, b'{"sender": "e2e-utf", "message": "carte grise \xff\xfe perdue"}')
+    assert status == 200 and messages
+    status, body = post_raw(server, b"not json at all")
+    assert status == 400 and "JSON" in body["error"]
+
+
+def test_personal_data_is_redacted_before_storage(server):
+    text = ("mon numéro de sécu est 1 85 05 78 006 084 36, mon iban FR76 3000 6000 0112 3456 7890 189, "
+            "joignable au 06 12 34 56 78 ou a jean.dupont@example.org, né le 12/03/1985, la caf ne me verse plus le rsa")
+    say(server, "e2e-rgpd", text)
+    import sqlite3
+
+    rows = sqlite3.connect(E2E["tracker_db"]).execute("select data from events where sender_id = 'e2e-rgpd'").fetchall()
+    stored = " ".join(r[0] for r in rows)
+    assert "rsa" in stored
+    for secret in ("006 084", "3000 6000", "06 12 34 56 78", "jean.dupont", "12/03/1985"):
+        assert secret not in stored, secret
+    assert "[numéro de sécurité sociale]" in stored or "num\\u00e9ro de s\\u00e9curit\\u00e9 sociale" in stored
+
+
+def test_agent_token_is_never_stored(server):
+    say(server, "e2e-token", "la caf ne me verse plus le rsa depuis trois mois", audience="agent", agent_token="jeton-e2e")
+    import sqlite3
+
+    rows = sqlite3.connect(E2E["tracker_db"]).execute("select data from events where sender_id = 'e2e-token'").fetchall()
+    assert rows and "jeton-e2e" not in " ".join(r[0] for r in rows)
+
+
+def test_burst_of_50_messages_from_one_sender(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(lambda i: post(server, {"sender": "e2e-burst", "message": f"carte grise {i}"}), range(50)))
+    assert all(status == 200 and messages for status, messages in results)

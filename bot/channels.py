@@ -1,0 +1,74 @@
+"""Guichet's REST input channel for Rasa: same URL and contract as Rasa's `rest` channel, plus
+- personal data redacted before the NLU, the tracker store and the logs see the text;
+- bad input answered politely (empty, no words, another language, too long, invalid JSON/UTF-8);
+- metadata reduced to what Guichet uses, the counsellor token checked and replaced by a proof;
+- never silence: if Rasa produced nothing (action server down…), a French message says so.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.inputs import UNAVAILABLE, prepare
+
+logger = logging.getLogger(__name__)
+MAX_BODY = 2_000_000
+
+
+def _message(sender: str, text: str, custom: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+    messages = [{"recipient_id": sender, "text": text}]
+    if custom is not None:
+        messages.append({"recipient_id": sender, "custom": custom})
+    return messages
+
+
+class GuichetRestInput(RestInput):
+    @classmethod
+    def name(cls) -> Text:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("guichet_rest_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body = request.body or b""
+            if len(body) > MAX_BODY:
+                return response.json({"error": "Message trop volumineux."}, status=413)
+            try:
+                data = json.loads(body.decode("utf-8", errors="replace") or "{}")
+            except ValueError:
+                return response.json({"error": "Requête invalide : un objet JSON est attendu."}, status=400)
+            if not isinstance(data, dict):
+                return response.json({"error": "Requête invalide : un objet JSON est attendu."}, status=400)
+            sender = str(data.get("sender") or "default")[:120]
+            prepared = prepare(data.get("message"), data.get("metadata"), sender, os.environ.get("GUICHET_AGENT_TOKEN"))
+            messages: List[Dict[str, Any]] = []
+            for notice in prepared.notices:
+                messages += _message(sender, notice)
+            if prepared.reply is not None:
+                return response.json(messages + _message(sender, prepared.reply, prepared.custom))
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(prepared.text, collector, sender, input_channel=self.name(), metadata=prepared.metadata)
+                )
+            except Exception:  # noqa: BLE001 - the person gets a message, the log gets the trace
+                logger.exception("Guichet: message processing failed")
+            if not collector.messages:
+                return response.json(messages + _message(sender, UNAVAILABLE, {"type": "unavailable"}))
+            return response.json(messages + collector.messages)
+
+        return webhook
