@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--quarter", required=True, help="trimestre, par exemple 2026-T4")
     report.add_argument("--structure", help="limiter à une structure France services (metadata.structure)")
     report.add_argument("--out", default="var/rapports", help="dossier de sortie (var/rapports par défaut)")
+    purge = groups.add_parser("purge", help="supprimer les conversations anciennes (RGPD)")
+    purge.add_argument("--older-than", required=True, help="durée d'inactivité, par exemple 90d (jours)")
     rasa = groups.add_parser("rasa", help="fichiers Rasa dérivés de knowledge/")
     rasa_commands = rasa.add_subparsers(dest="command", required=True)
     generate = rasa_commands.add_parser("generate", help="régénérer domain/knowledge.yml, data/rules/topics.yml, data/nlu/operators.yml")
@@ -43,6 +45,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return cmd_rasa_generate(args)
         if args.group == "report":
             return cmd_report(args)
+        if args.group == "purge":
+            return cmd_purge(args)
         return _KB_COMMANDS[args.command](args)
     except DatabaseError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
@@ -191,6 +195,25 @@ def cmd_report(args) -> int:
         print(f"{name} : " + (", ".join(f"{k} {v}" for k, v in sorted(counter.items())) or "aucune"))
     print(f"Questions posées en moyenne : {report.mean_questions:.2f}")
     print(f"Fichiers écrits : {csv_path} et {png_path}")
+    return 0
+
+
+def cmd_purge(args) -> int:
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.retention import RetentionError, parse_days, purge
+
+    try:
+        days = parse_days(args.older_than)
+        conversations, events = purge(create_engine(get_settings().tracker_url, future=True), days)
+    except RetentionError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(f"Erreur de base de données : {exc.__class__.__name__}", file=sys.stderr)
+        return 2
+    print(f"{conversations} conversation(s) inactive(s) depuis plus de {days} jours supprimée(s) ({events} événements).")
     return 0
 
 

@@ -85,6 +85,10 @@ class Guichet:
             return self._distress(turn, audience)
         if intent == "nlu_fallback":
             return self.fallback(turn)
+        if intent == "hors_champ" and not self.must_not_do(turn.text):
+            # the intent alone is weak evidence (no listed request matched): hesitate instead
+            ranking = [(name, score) for name, score in turn.ranking if name != "hors_champ"]
+            return self.fallback(Turn(**{**turn.__dict__, "ranking": ranking}))
         if intent in ("out_of_scope", "hors_champ"):
             return self.out_of_scope(turn)
         raise ValueError(f"intent not handled by Guichet.handle: {intent}")

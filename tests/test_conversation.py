@@ -223,3 +223,11 @@ def test_ordinary_demarches_are_not_caught_by_must_not_do_patterns(guichet):
     for text in ("je veux ouvrir mon compte ameli", "aide au logement de la caf", "je dois faire ma carte grise",
                  "j'ai besoin d'une aide à domicile pour mon père retraité"):
         assert guichet.must_not_do(text) is None, text
+
+
+def test_hors_champ_intent_without_a_listed_request_hesitates(guichet):
+    ranking = [("hors_champ", 0.5), ("action_sociale_retraite", 0.3), ("aides_sociales", 0.1)]
+    out = guichet.handle(Turn(intent="hors_champ", text="mon père n'arrive plus à faire ses courses, quelqu'un peut venir ?",
+                              ranking=ranking))
+    options = payload(out, "choose")["options"]
+    assert guichet.repo.get(options[0]["demarche"]).topic == "action_sociale_retraite"

@@ -109,3 +109,40 @@ def test_cli_without_conversations(tmp_path):
     result = subprocess.run([sys.executable, "-m", "bot", "report", "--quarter", "2026-T4"], cwd=ROOT, env=env,
                             capture_output=True, text=True)
     assert result.returncode == 2 and "Erreur" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_purge_deletes_only_old_conversations(tmp_path):
+    import shutil
+
+    from bot.retention import RetentionError, parse_days
+
+    db = tmp_path / "purge.db"
+    domain = Domain.load(str(ROOT / "domain"))
+    store = SQLTrackerStore(domain, dialect="sqlite", db=str(db))
+    loop = asyncio.new_event_loop()
+    for sender, events in CONVERSATIONS.items():
+        tracker = DialogueStateTracker.from_events(sender, events)
+        loop.run_until_complete(store.save(tracker))
+    assert parse_days("90d") == 90 and parse_days("30 jours") == 30
+    with pytest.raises(RetentionError):
+        parse_days("trois mois")
+    # "now" is 2026-12-01: Q3's conversation (August) is older than 90 days, November's are not
+    from bot.retention import purge
+
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc).timestamp()
+    engine = tracker_engine(f"sqlite:///{db}")
+    assert purge(engine, 90, now=now) == (1, 2)
+    report = build_report(engine, "2026-T3")
+    assert report.conversations == 0
+    assert build_report(engine, "2026-T4").conversations == 4
+    assert purge(engine, 90, now=now) == (0, 0)
+
+
+def test_purge_cli(tmp_path):
+    env = {"GUICHET_TRACKER_URL": f"sqlite:///{tmp_path / 'none.db'}", "PATH": "/usr/bin:/bin"}
+    ok = subprocess.run([sys.executable, "-m", "bot", "purge", "--older-than", "90d"], cwd=ROOT, env=env,
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and "0 conversation(s)" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "bot", "purge", "--older-than", "bientôt"], cwd=ROOT, env=env,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "durée invalide" in bad.stderr
