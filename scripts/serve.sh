@@ -6,6 +6,8 @@ export GUICHET_ACTION_URL="${GUICHET_ACTION_URL:-http://localhost:${GUICHET_ACTI
 export GUICHET_TRACKER_DB="${GUICHET_TRACKER_DB:-$PWD/var/tracker.db}"
 mkdir -p var
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+# Fail early, in French, if the knowledge base cannot be read (database unreachable or not built).
+.venv/bin/python -m bot kb summary > /dev/null
 export SQLALCHEMY_SILENCE_UBER_WARNING=1
 .venv/bin/rasa run actions --actions actions --port "${GUICHET_ACTION_PORT:-5055}" &
 actions_pid=$!

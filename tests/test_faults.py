@@ -1,0 +1,95 @@
+"""Faults: the action server down, the Rasa server killed (-9) and restarted, the database unreachable."""
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_e2e_http import ROOT, VENV_BIN, custom, free_port, say, wait_until
+
+
+class Servers:
+    def __init__(self, env, logs):
+        self.env, self.logs = env, logs
+        self.action_port, self.rasa_port = free_port(), free_port()
+        self.env["GUICHET_ACTION_URL"] = f"http://127.0.0.1:{self.action_port}/webhook"
+        self.actions = self.rasa = None
+        self.url = f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+
+    def start_actions(self):
+        self.actions = subprocess.Popen(
+            [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
+            cwd=ROOT, env=self.env, stdout=open(self.logs / "actions.log", "a"), stderr=subprocess.STDOUT,
+        )
+        wait_until(f"http://127.0.0.1:{self.action_port}/health", 120, self.actions)
+
+    def start_rasa(self):
+        self.rasa = subprocess.Popen(
+            [str(VENV_BIN / "rasa"), "run", "--enable-api", "--port", str(self.rasa_port), "--model",
+             "models/guichet.tar.gz", "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+            cwd=ROOT, env=self.env, stdout=open(self.logs / "rasa.log", "a"), stderr=subprocess.STDOUT,
+        )
+        wait_until(f"http://127.0.0.1:{self.rasa_port}/status", 240, self.rasa)
+
+    @staticmethod
+    def kill9(proc):
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=20)
+
+    def stop(self):
+        for proc in (self.rasa, self.actions):
+            if proc and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+@pytest.fixture(scope="module")
+def servers(kb_engine, tmp_path_factory):
+    subprocess.run(["bash", "scripts/train.sh"], cwd=ROOT, check=True)
+    logs = tmp_path_factory.mktemp("faults")
+    env = {
+        **os.environ,
+        "GUICHET_DB_URL": str(kb_engine.url),
+        "GUICHET_TRACKER_DB": str(logs / "tracker.db"),
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("GUICHET_AGENT_TOKEN", None)
+    s = Servers(env, logs)
+    s.start_actions()
+    s.start_rasa()
+    yield s
+    s.stop()
+
+
+def test_action_server_down_then_back(servers):
+    assert custom(say(servers.url, "fault-1", "la caf ne me verse plus le rsa depuis trois mois"), "question")["key"] == "detresse"
+    servers.kill9(servers.actions)
+    down = say(servers.url, "fault-1", "oui")
+    assert "momentanément indisponible" in down[0]["text"] and custom(down, "unavailable")
+    servers.start_actions()
+    # the conversation goes on where it was: the question is still pending
+    answer = custom(say(servers.url, "fault-1", "oui"), "answer")
+    assert answer["category"] == "urgent" and answer["demarche"] == "caf.urgence_rupture_droits"
+
+
+def test_conversation_resumes_after_both_servers_are_killed(servers):
+    assert custom(say(servers.url, "fault-2", "la caf ne me verse plus le rsa depuis trois mois"), "question")
+    servers.kill9(servers.rasa)
+    servers.kill9(servers.actions)
+    servers.start_actions()
+    servers.start_rasa()
+    answer = custom(say(servers.url, "fault-2", "non"), "answer")
+    assert answer["category"] == "niveau_2" and answer["operator"] == "caf"
+
+
+def test_unreachable_database_at_start_is_a_clear_error(tmp_path):
+    env = {"GUICHET_DB_URL": "postgresql+psycopg2://guichet@127.0.0.1:1/absente", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "bot", "kb", "summary"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "base de connaissances" in result.stderr and "Traceback" not in result.stderr
