@@ -2,13 +2,9 @@
 # Starts the action server and the Rasa server (REST + socket.io) on localhost; Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GUICHET_ACTION_URL="${GUICHET_ACTION_URL:-http://localhost:${GUICHET_ACTION_PORT:-5055}/webhook}"
-export GUICHET_TRACKER_DB="${GUICHET_TRACKER_DB:-$PWD/var/tracker.db}"
-mkdir -p var
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+source scripts/env.sh
 # Fail early, in French, if the knowledge base cannot be read (database unreachable or not built).
 .venv/bin/python -m bot kb summary > /dev/null
-export SQLALCHEMY_SILENCE_UBER_WARNING=1
 .venv/bin/rasa run actions --actions actions --port "${GUICHET_ACTION_PORT:-5055}" &
 actions_pid=$!
 trap 'kill $actions_pid 2>/dev/null || true' EXIT INT TERM
