@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import List
+from typing import Iterable, List, Tuple
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
@@ -38,3 +38,17 @@ def stem(word: str) -> str:
 def terms(text: str) -> List[str]:
     """Search terms of a text: folded, stop words dropped, stemmed."""
     return [stem(w) for w in _WORD_RE.findall(fold(text)) if w not in STOPWORDS]
+
+
+def _padded(text: str) -> str:
+    return " " + " ".join(fold(text).replace("'", " ").split()) + " "
+
+
+def expanded_terms(text: str, synonyms: Iterable[Tuple[str, str]]) -> List[str]:
+    """Terms of `text`, plus the terms of each synonym expansion whose phrase it contains."""
+    words = terms(text)
+    padded = _padded(text)
+    for phrase, expansion in synonyms:
+        if _padded(phrase) in padded:
+            words.extend(terms(expansion))
+    return list(dict.fromkeys(words))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional
 
 from bot.knowledge.types import ConditionDef, Demarche, EmergencyKind, Knowledge, Operator
-from bot.text import fold, terms
+from bot.text import expanded_terms
 
 
 class InMemoryKnowledge:
@@ -66,9 +66,4 @@ class InMemoryKnowledge:
         return pack.name, sups
 
     def expand_terms(self, text: str) -> List[str]:
-        words = terms(text)
-        folded = " " + " ".join(fold(text).replace("'", " ").split()) + " "
-        for phrase, expansion in self.knowledge.synonyms.items():
-            if " " + " ".join(fold(phrase).replace("'", " ").split()) + " " in folded:
-                words.extend(terms(expansion))
-        return list(dict.fromkeys(words))
+        return expanded_terms(text, self.knowledge.synonyms.items())

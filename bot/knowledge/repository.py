@@ -41,7 +41,7 @@ from bot.knowledge.types import (
     Source,
     Variant,
 )
-from bot.text import fold, terms
+from bot.text import expanded_terms
 
 PREFIX_FACTOR = 0.6  # a query word matching the start of a longer term counts less
 MIN_PREFIX = 4
@@ -303,12 +303,7 @@ class KnowledgeRepository:
 
     @staticmethod
     def _expand(session, query: str) -> List[str]:
-        words = terms(query)
-        folded = " " + " ".join(fold(query).replace("'", " ").split()) + " "
-        for phrase, expansion in session.execute(select(SynonymRow.phrase, SynonymRow.expansion)):
-            if " " + " ".join(fold(phrase).replace("'", " ").split()) + " " in folded:
-                words.extend(terms(expansion))
-        return list(dict.fromkeys(words))
+        return expanded_terms(query, session.execute(select(SynonymRow.phrase, SynonymRow.expansion)))
 
 
 def _rank(words: List[str], postings: Iterable[Tuple[str, str, float]], total: int) -> Dict[str, float]:
