@@ -6,10 +6,14 @@ export PYTHONDONTWRITEBYTECODE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup check data kb train run chat test test-rasa bench clean
+.PHONY: setup system-deps check data kb train run chat test test-rasa bench clean
 
 setup:
 	@bash scripts/setup.sh
+
+# Debian packages of the test suite: Chromium (browser tests), PostgreSQL 15 and Redis 7 (scale-out).
+system-deps:
+	@bash scripts/system-deps.sh
 
 check: setup
 	$(PY) -m bot kb check
@@ -32,7 +36,7 @@ run: train
 chat: train
 	@bash scripts/chat.sh
 
-test: setup
+test: setup system-deps
 	$(PY) -m bot kb check
 	$(PY) -m bot rasa generate --check
 	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings

@@ -17,7 +17,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.inputs import UNAVAILABLE, prepare
+from bot.inputs import UNAVAILABLE, Prepared, conversation_id, prepare
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 2_000_000
@@ -49,26 +49,33 @@ class GuichetRestInput(RestInput):
                 return response.json({"error": "Message trop volumineux."}, status=413)
             try:
                 data = json.loads(body.decode("utf-8", errors="replace") or "{}")
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: arrays or objects nested thousands deep
                 return response.json({"error": "Requête invalide : un objet JSON est attendu."}, status=400)
             if not isinstance(data, dict):
                 return response.json({"error": "Requête invalide : un objet JSON est attendu."}, status=400)
-            sender = str(data.get("sender") or "default")[:120]
+            sender = conversation_id(data.get("sender"))
             prepared = prepare(data.get("message"), data.get("metadata"), sender, os.environ.get("GUICHET_AGENT_TOKEN"))
-            messages: List[Dict[str, Any]] = []
-            for notice in prepared.notices:
-                messages += _message(sender, notice)
-            if prepared.reply is not None:
-                return response.json(messages + _message(sender, prepared.reply, prepared.custom))
-            collector = CollectingOutputChannel()
-            try:
-                await on_new_message(
-                    UserMessage(prepared.text, collector, sender, input_channel=self.name(), metadata=prepared.metadata)
-                )
-            except Exception:  # noqa: BLE001 - the person gets a message, the log gets the trace
-                logger.exception("Guichet: message processing failed")
-            if not collector.messages:
-                return response.json(messages + _message(sender, UNAVAILABLE, {"type": "unavailable"}))
-            return response.json(messages + collector.messages)
+            return response.json(await converse(on_new_message, prepared, sender, self.name()))
 
         return webhook
+
+
+async def converse(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]], prepared: Prepared, sender: str, input_channel: str
+) -> List[Dict[str, Any]]:
+    """Runs one prepared turn through Rasa and returns every reply (never an empty list)."""
+    messages: List[Dict[str, Any]] = []
+    for notice in prepared.notices:
+        messages += _message(sender, notice)
+    if prepared.reply is not None:
+        return messages + _message(sender, prepared.reply, prepared.custom)
+    collector = CollectingOutputChannel()
+    try:
+        await on_new_message(
+            UserMessage(prepared.text, collector, sender, input_channel=input_channel, metadata=prepared.metadata)
+        )
+    except Exception:  # noqa: BLE001 - the person gets a message, the log gets the trace
+        logger.exception("Guichet: message processing failed")
+    if not collector.messages:
+        return messages + _message(sender, UNAVAILABLE, {"type": "unavailable"})
+    return messages + collector.messages

@@ -55,6 +55,17 @@ UNAVAILABLE = (
 ALLOWED_CHANNELS = {"borne", "chat", "conseiller"}
 
 
+MAX_SENDER = 120
+
+
+def conversation_id(sender: object) -> str:
+    """The sender id as the tracker store can key it: lone surrogates (not encodable in UTF-8) and
+    control characters (NUL is refused by PostgreSQL) become U+FFFD — either one made Rasa's SQL
+    tracker store exit the whole server."""
+    text = str(sender or "default")[:MAX_SENDER]
+    return "".join("\ufffd" if unicodedata.category(ch) in ("Cs", "Cc") else ch for ch in text)
+
+
 def redact(text: str) -> str:
     for placeholder, pattern in _REDACTIONS:
         text = pattern.sub(placeholder, text)
@@ -103,7 +114,7 @@ def sanitise_metadata(metadata: object, sender: str, secret: Optional[str]) -> D
         token = metadata.get("agent_token")
         if not secret:
             result["audience"] = "agent"
-        elif isinstance(token, str) and hmac.compare_digest(token.encode(), secret.encode()):
+        elif isinstance(token, str) and hmac.compare_digest(token.encode(errors="surrogatepass"), secret.encode()):
             result["audience"] = "agent"
             result["agent_proof"] = agent_proof(secret, sender)
     channel = metadata.get("channel")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -87,6 +88,12 @@ class Report:
         yield "questions", "moyenne_par_conversation", round(self.mean_questions, 2)
 
 
+def current_quarter(now: Optional[float] = None) -> str:
+    """'2026-T4' for a time in October–December 2026 (UTC)."""
+    moment = datetime.fromtimestamp(now if now is not None else time.time(), tz=timezone.utc)
+    return f"{moment.year}-T{(moment.month - 1) // 3 + 1}"
+
+
 def tracker_engine(url: str) -> Engine:
     return create_engine(url, future=True)
 
@@ -145,16 +152,28 @@ def _conversation(sender: str, events: List[Tuple[str, dict]]) -> Conversation:
                 conv.questions += 1
             elif kind in ("out_of_scope", "counsellor"):
                 conv.redirected = True
-        elif type_name == "feedback":  # written by the web front (issue "Three front doors")
-            conv.feedback[str(data.get("value"))] += 1
     return conv
 
 
-def build_report(engine: Engine, quarter: str, structure: Optional[str] = None, progress: bool = False) -> Report:
+def build_report(
+    engine: Engine,
+    quarter: str,
+    structure: Optional[str] = None,
+    progress: bool = False,
+    feedback_engine: Optional[Engine] = None,
+) -> Report:
+    """`engine`: Rasa's tracker store; `feedback_engine`: Guichet's database (bot.feedback), if any."""
     start, end = quarter_bounds(quarter)
     conversations = [_conversation(s, ev) for s, ev in _events(engine, start, end, progress)]
     if structure:
         conversations = [c for c in conversations if c.structure == structure]
+    if feedback_engine is not None:
+        from bot import feedback as feedback_store
+
+        by_sender = {c.sender: c for c in conversations}
+        for sender, _demarche, _channel, useful in feedback_store.between(feedback_engine, start, end):
+            if sender in by_sender:
+                by_sender[sender].feedback["utile" if useful else "pas utile"] += 1
     by_operator, by_demarche, by_category, feedback = Counter(), Counter(), Counter(), Counter()
     for conv in conversations:
         for answer in conv.answers:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Creates .venv with Python 3.10 and installs the pinned dependencies.
-# Idempotent: does nothing when .venv already matches requirements.lock.
+# Creates .venv with Python 3.10 and installs the pinned dependencies, then the web front's assets
+# (package-lock.json: DSFR, socket.io client, axe-core) into node_modules/ — served by Guichet itself.
+# Idempotent: does nothing when .venv and node_modules already match the lock files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,9 +18,27 @@ find_python310() {
     return 1
 }
 
+install_assets() {
+    local stamp=node_modules/.guichet-installed want
+    want=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "ERREUR : npm est introuvable ; il sert à installer le système de design de l'État (DSFR)." >&2
+        echo "Installez Node.js et npm (par exemple : apt-get install nodejs npm)." >&2
+        exit 1
+    fi
+    echo "Installation des ressources de l'interface web (npm ci) …"
+    # --ignore-scripts: the DSFR's preinstall script is for projects built with its own tool.
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+    echo "$want" > "$stamp"
+}
+
 stamp=.venv/.guichet-installed
 want=$(cat requirements.in requirements.lock | sha256sum | cut -d' ' -f1)
 if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    install_assets
     exit 0
 fi
 
@@ -36,4 +55,5 @@ rm -rf .venv
     -r requirements.in -c requirements.lock
 .venv/bin/python -m pip check
 echo "$want" > "$stamp"
+install_assets
 echo "Environnement prêt."

@@ -1,0 +1,464 @@
+"""The three front doors in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+One action server and one Rasa server (with the web channels of credentials.yml) for the module;
+screenshots of each page go to test-artifacts/ (looked at by a person, not compared).
+"""
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from functools import partial
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.feedback import feedback_table
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_e2e_http import free_port, wait_until  # noqa: E402
+
+CHROMIUM = os.environ.get("GUICHET_CHROMIUM", "/usr/bin/chromium")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+ARTEFACTS = ROOT / "test-artifacts"
+CODE = "code-conseiller-essai"
+HOURS = "du lundi au vendredi, de 9 h à 12 h et de 14 h à 17 h"
+RSA = "ma CAF ne me verse plus le RSA depuis trois mois"
+AGENT_ONLY = ("Administration+", "back-office", "réservé aux conseillers")
+
+
+@pytest.fixture(scope="module")
+def site(kb_engine, tmp_path_factory):
+    subprocess.run(["bash", "scripts/train.sh"], cwd=ROOT, check=True)
+    logs = tmp_path_factory.mktemp("browser")
+    action_port, rasa_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "GUICHET_DB_URL": str(kb_engine.url),
+        "GUICHET_ACTION_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "GUICHET_AGENT_TOKEN": CODE,
+        "GUICHET_OPENING_HOURS": HOURS,
+        "GUICHET_TRACKER_DB": str(logs / "tracker.db"),
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("GUICHET_TRACKER_URL", None)
+    bin_dir = Path(sys.executable).parent
+    actions = subprocess.Popen(
+        [str(bin_dir / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
+        cwd=ROOT, env=env, stdout=open(logs / "actions.log", "w"), stderr=subprocess.STDOUT,
+    )
+    rasa = subprocess.Popen(
+        [str(bin_dir / "rasa"), "run", "--port", str(rasa_port), "--model", "models/guichet.tar.gz",
+         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+        cwd=ROOT, env=env, stdout=open(logs / "rasa.log", "w"), stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until(f"http://127.0.0.1:{action_port}/health", 120, actions)
+        wait_until(f"http://127.0.0.1:{rasa_port}/conseiller", 240, rasa)
+        yield {"base": f"http://127.0.0.1:{rasa_port}", "db": kb_engine, "logs": logs}
+    finally:
+        for proc in (rasa, actions):
+            proc.terminate()
+        for proc in (rasa, actions):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium introuvable ({CHROMIUM}) : lancez scripts/system-deps.sh (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser):
+    ARTEFACTS.mkdir(exist_ok=True)
+    # bypass_csp only lets the test inject axe-core; the pages themselves run under their CSP.
+    ctx = browser.new_context(locale="fr-FR", bypass_csp=True, viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(20_000)
+    yield ctx
+    ctx.close()
+
+
+def open_page(context, site, path):
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(site["base"] + path)
+    page.errors = errors
+    return page
+
+
+def ready(page):
+    page.wait_for_selector(".guichet-chat[data-session=ready]")
+
+
+def type_message(page, text):
+    page.fill("#saisie", text)
+    page.press("#saisie", "Enter")
+
+
+def last_card(page, count=1):
+    page.wait_for_function(f"document.querySelectorAll('.guichet-log .guichet-card').length >= {count}")
+    return page.locator(".guichet-log .guichet-card").nth(count - 1)
+
+
+def wait_for_choices(page, count=1):
+    page.wait_for_function(f"document.querySelectorAll('.guichet-log .guichet-choices').length >= {count}")
+
+
+def shot(page, name):
+    page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
+
+
+def axe_violations(page):
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
+        }"""
+    )
+    return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+def login(page):
+    page.wait_for_selector("#connexion-form", state="visible")
+    page.fill("#code", CODE)
+    page.press("#code", "Enter")
+    ready(page)
+
+
+# -- web chat -------------------------------------------------------------------------------------
+
+
+def test_chat_typed_request_reaches_an_answer_card(context, site):
+    page = open_page(context, site, "/chat")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert HOURS in page.inner_text(".fr-alert")
+    ready(page)
+    type_message(page, "je dois refaire ma carte grise")
+    card = last_card(page)
+    assert card.get_attribute("data-category") == "niveau_1"
+    assert "Démarche de niveau 1" in card.locator(".fr-badge").first.text_content()
+    assert "Source :" in card.inner_text()
+    links = card.locator("a").evaluate_all("els => els.map(a => a.getAttribute('href'))")
+    assert links and all(h.startswith(("tel:", "mailto:", "https://", "http://")) for h in links)
+    shot(page, "chat-reponse")
+    assert not page.errors
+
+
+def test_clarifying_buttons_lead_to_the_right_category(context, site):
+    page = open_page(context, site, "/chat")
+    ready(page)
+    type_message(page, RSA)
+    wait_for_choices(page)
+    titles = page.locator(".guichet-choice").all_inner_texts()
+    assert titles == ["Oui", "Non", "Je ne sais pas"]
+    page.click(".guichet-choice >> text=Oui")
+    card = last_card(page)
+    assert card.get_attribute("data-category") == "urgent"
+    assert "Situation urgente" in card.text_content()
+    # Every choice of an answered question is disabled; a new request asks again.
+    assert page.locator(".guichet-choice").first.is_disabled()
+    type_message(page, RSA)
+    wait_for_choices(page, 2)
+    page.locator(".guichet-choices").nth(1).locator("text=Non").click()
+    assert last_card(page, 2).get_attribute("data-category") == "niveau_2"
+    shot(page, "chat-questions")
+
+
+def test_typed_answer_and_keyboard_only(context, site):
+    page = open_page(context, site, "/chat")
+    ready(page)
+    type_message(page, RSA)
+    wait_for_choices(page)
+    # Keyboard alone: Tab to the "Non" button, visible focus, Enter.
+    page.focus("#saisie")
+    for _ in range(12):
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement.textContent") == "Non":
+            break
+    assert page.evaluate("document.activeElement.textContent") == "Non"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", "")
+    page.keyboard.press("Enter")
+    assert last_card(page).get_attribute("data-category") == "niveau_2"
+    # A typed answer works as well as a button.
+    type_message(page, RSA)
+    wait_for_choices(page, 2)
+    type_message(page, "oui")
+    assert last_card(page, 2).get_attribute("data-category") == "urgent"
+
+
+def test_reload_keeps_the_web_chat(context, site):
+    page = open_page(context, site, "/chat")
+    ready(page)
+    type_message(page, RSA)
+    wait_for_choices(page)
+    page.reload()
+    ready(page)
+    page.wait_for_selector(".guichet-msg--user")
+    assert page.locator(".guichet-msg--user").first.inner_text().endswith(RSA)
+    # The pending question is still answerable after the reload, in the same conversation.
+    assert page.locator(".guichet-choice >> text=Non").is_enabled()
+    page.click(".guichet-choice >> text=Non")
+    assert last_card(page).get_attribute("data-category") == "niveau_2"
+    page.reload()
+    ready(page)
+    assert last_card(page).get_attribute("data-category") == "niveau_2"
+    assert page.locator(".guichet-msg--user").all_inner_texts()[-1].endswith("Non")
+    shot(page, "chat-apres-rechargement")
+
+
+def test_user_script_is_shown_as_text(context, site):
+    page = open_page(context, site, "/chat")
+    ready(page)
+    attack = '<script>window.__pirate = 1</script><img src=x onerror="window.__pirate = 2"> carte grise'
+    type_message(page, attack)
+    page.wait_for_selector(".guichet-msg--bot")
+    assert page.locator(".guichet-msg--user .guichet-msg__text").first.inner_text() == attack
+    assert page.locator(".guichet-log img").count() == 0
+    assert page.locator(".guichet-log script").count() == 0
+    assert page.evaluate("window.__pirate") is None
+
+
+def test_feedback_is_stored_with_demarche_and_channel(context, site):
+    page = open_page(context, site, "/chat")
+    ready(page)
+    type_message(page, "je dois refaire ma carte grise")
+    card = last_card(page)
+    demarche = card.get_attribute("data-demarche")
+    card.locator("button[data-feedback=utile]").click()
+    card.locator("textarea").fill("Très clair, merci. Rappelez-moi au 06 12 34 56 78")
+    card.locator("text=Envoyer mon avis").click()
+    page.wait_for_selector("text=Merci pour votre avis.")
+    session_id = page.evaluate("sessionStorage.getItem('guichet.session.chat')")
+    with site["db"].connect() as conn:
+        rows = conn.execute(select(feedback_table).where(feedback_table.c.sender_id == f"chat-{session_id}")).all()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.demarche_id, row.channel, row.useful) == (demarche, "chat", True)
+    assert "06 12" not in row.comment and "[téléphone]" in row.comment
+
+
+def test_public_pages_never_show_agent_only_contacts(context, site):
+    # Even a browser holding a counsellor session gets the public audience on /chat and /borne.
+    console = open_page(context, site, "/conseiller")
+    login(console)
+    for path in ("/chat", "/borne"):
+        page = open_page(context, site, path)
+        ready(page)
+        type_message(page, RSA)
+        wait_for_choices(page)
+        page.locator(".guichet-choice >> text=Oui").last.click()
+        card = last_card(page)
+        assert card.get_attribute("data-category") == "urgent"
+        text = page.inner_text("body")
+        html = page.content()
+        for needle in AGENT_ONLY:
+            assert needle not in text and needle not in html, (path, needle)
+        assert "un conseiller France services" in text.lower() or "conseiller france services" in text.lower()
+
+
+def test_embeddable_widget_opens_the_chat(context, site, tmp_path):
+    # A structure's own site, on another origin, embeds the chat with one script tag.
+    (tmp_path / "index.html").write_text(
+        '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Structure</title></head><body>'
+        f'<h1>Espace France services</h1><script src="{site["base"]}/static/guichet/widget.js"></script></body></html>',
+        encoding="utf-8",
+    )
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    page = context.new_page()
+    page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+    page.click("text=Une question sur vos démarches ?")
+    frame = page.frame_locator("iframe[title*='Guichet']")
+    frame.locator(".guichet-chat[data-session=ready]").wait_for()
+    assert frame.locator("header").is_hidden()
+    server.shutdown()
+
+
+# -- kiosk ----------------------------------------------------------------------------------------
+
+
+def test_kiosk_life_situation_buttons_then_answer(context, site):
+    page = open_page(context, site, "/borne")
+    ready(page)
+    situations = page.locator("#accueil button[data-payload*=situation]")
+    operators = page.locator("#accueil button[data-payload*=operator]")
+    assert situations.count() >= 16 and operators.count() == 12
+    shot(page, "borne-accueil")
+    page.click("#accueil >> text=Je cherche un emploi")
+    assert page.locator("#accueil").is_hidden()
+    wait_for_choices(page)
+    page.locator(".guichet-choice").first.click()
+    page.wait_for_function(
+        "document.querySelectorAll('.guichet-log .guichet-card').length >= 1"
+        " || document.querySelectorAll('.guichet-log .guichet-choices').length >= 2"
+    )
+    if page.locator(".guichet-log .guichet-card").count() == 0:
+        page.locator(".guichet-choices").last.locator(".guichet-choice").last.click()
+    last_card(page)
+    shot(page, "borne-reponse")
+
+
+def test_kiosk_typed_request_reaches_a_card(context, site):
+    page = open_page(context, site, "/borne")
+    ready(page)
+    type_message(page, "j'ai perdu ma carte vitale")
+    card = last_card(page)
+    assert card.get_attribute("data-category") in ("niveau_1", "niveau_2")
+    assert not page.errors
+
+
+def test_kiosk_warns_then_wipes_everything(context, site):
+    page = context.new_page()
+    page.clock.install()
+    page.goto(site["base"] + "/borne")
+    ready(page)
+    type_message(page, "je dois refaire ma carte grise")
+    last_card(page)
+    page.evaluate("sessionStorage.setItem('trace', 'x'); localStorage.setItem('trace', 'x')")
+    dialog = page.locator("#inactivite")
+    page.clock.run_for(119_000)
+    assert dialog.is_hidden()
+    page.clock.run_for(2_000)
+    assert dialog.is_visible()
+    assert page.evaluate("document.activeElement.id") == "continuer"
+    shot(page, "borne-avertissement")
+    # "Continuer" keeps the conversation and restarts the delay.
+    page.click("#continuer")
+    assert dialog.is_hidden() and page.locator(".guichet-log .guichet-card").count() == 1
+    page.clock.run_for(121_000)
+    assert dialog.is_visible()
+    # The warning lasts at least 20 s (30 s) before the reset...
+    page.clock.run_for(20_000)
+    assert page.locator(".guichet-log .guichet-card").count() == 1
+    assert int(page.inner_text("#inactivite-secondes")) >= 9
+    # ...then everything on screen and in the browser's storage is wiped.
+    with page.expect_navigation():
+        page.clock.run_for(11_000)
+    ready(page)
+    assert page.locator(".guichet-log .guichet-msg").count() == 0
+    assert page.locator("#accueil").is_visible()
+    assert page.evaluate("sessionStorage.length + localStorage.length") == 0
+
+
+# -- counsellor console ---------------------------------------------------------------------------
+
+
+def test_console_requires_the_code_then_shows_agent_contacts(context, site):
+    page = open_page(context, site, "/conseiller")
+    page.wait_for_selector("#connexion-form", state="visible")
+    assert page.locator("#console").is_hidden()
+    page.fill("#code", "mauvais code")
+    page.press("#code", "Enter")
+    page.wait_for_selector("#connexion-erreur", state="visible")
+    assert "incorrect" in page.inner_text("#connexion-erreur")
+    page.fill("#code", CODE)
+    page.press("#code", "Enter")
+    ready(page)
+    type_message(page, "usager : la caf ne lui verse plus le rsa depuis trois mois")
+    wait_for_choices(page)
+    page.click(".guichet-choice >> text=Oui")
+    card = last_card(page)
+    assert card.get_attribute("data-category") == "urgent"
+    text = card.text_content()
+    assert "Administration+" in text and "réservé aux conseillers" in text
+    assert "Action à réaliser par le conseiller France services" in text
+    shot(page, "conseiller-conversation")
+
+
+def test_console_search_and_copy_card(context, site):
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site["base"])
+    page = open_page(context, site, "/conseiller")
+    login(page)
+    page.fill("#recherche-mots", "carte grise")
+    page.click("#recherche button[type=submit]")
+    page.wait_for_selector("#resultats .guichet-card")
+    first = page.locator("#resultats .guichet-card").first
+    assert first.get_attribute("data-demarche").startswith("france_titres.")
+    first.locator("text=Copier la fiche").click()
+    page.wait_for_selector("text=Fiche copiée")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "Identifiant : france_titres." in copied and "Source :" in copied
+    # Filters: operator + category without words.
+    page.fill("#recherche-mots", "")
+    page.select_option("#recherche-operateur", "caf")
+    page.select_option("#recherche-categorie", "urgent")
+    page.click("#recherche button[type=submit]")
+    page.wait_for_function("document.querySelector('#recherche-etat').textContent.includes('résultat')")
+    categories = page.locator("#resultats .guichet-card").evaluate_all(
+        "els => els.map(e => e.querySelector('[data-category]').getAttribute('data-category'))")
+    assert categories and set(categories) == {"urgent"}
+    assert "back-office" in page.inner_text("#resultats")
+    shot(page, "conseiller-recherche")
+
+
+def test_console_shows_the_quarter_figures(context, site):
+    # A conversation of this module has been reported: the figures come from the tracker store.
+    page = open_page(context, site, "/conseiller")
+    login(page)
+    page.wait_for_selector("#bilan table")
+    text = page.inner_text("#bilan")
+    assert "Trimestre 20" in text and "conversation" in text
+    assert "Discussion en ligne" in text and "Avis" in text
+    shot(page, "conseiller-bilan")
+
+
+# -- accessibility and reflow ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/chat", "/borne", "/conseiller"])
+def test_axe_finds_no_serious_violation(context, site, path):
+    page = open_page(context, site, path)
+    if path == "/conseiller":
+        login(page)
+        page.fill("#recherche-mots", "carte vitale")
+        page.click("#recherche button[type=submit]")
+        page.wait_for_selector("#resultats .guichet-card")
+        page.wait_for_selector("#bilan table")
+    ready(page)
+    type_message(page, RSA)
+    wait_for_choices(page)
+    page.click(".guichet-choice >> text=Non")
+    last_card(page)
+    violations = axe_violations(page)
+    assert not violations, json.dumps(violations, ensure_ascii=False, indent=1)
+
+
+@pytest.mark.parametrize("path", ["/chat", "/borne", "/conseiller"])
+def test_reflow_at_320_px(browser, site, path):
+    ctx = browser.new_context(locale="fr-FR", bypass_csp=True, viewport={"width": 320, "height": 640})
+    try:
+        page = ctx.new_page()
+        page.goto(site["base"] + path)
+        if path == "/conseiller":
+            login(page)
+        ready(page)
+        type_message(page, "je dois refaire ma carte grise")
+        last_card(page)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0
+        page.screenshot(path=str(ARTEFACTS / f"320px{path.replace('/', '-')}.png"), full_page=True)
+    finally:
+        ctx.close()
