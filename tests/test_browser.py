@@ -462,3 +462,96 @@ def test_reflow_at_320_px(browser, site, path):
         page.screenshot(path=str(ARTEFACTS / f"320px{path.replace('/', '-')}.png"), full_page=True)
     finally:
         ctx.close()
+
+
+# -- the same server over plain HTTP: API protection, assets, redaction on socket.io ---------------
+
+
+def http_get(site, path, headers=None):
+    import http.client
+
+    host, port = site["base"].rsplit("//", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=20)
+    conn.request("GET", path, headers=headers or {})  # the path is sent as is (no normalisation)
+    resp = conn.getresponse()
+    return resp.status, dict(resp.getheaders()), resp.read()
+
+
+def http_post(site, path, body):
+    import http.client
+
+    host, port = site["base"].rsplit("//", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=20)
+    conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    return resp.status, json.loads(resp.read() or b"{}")
+
+
+def test_assets_are_local_and_confined(site):
+    status, headers, body = http_get(site, "/static/dsfr/dsfr.min.css")
+    assert status == 200 and headers["content-type"].startswith("text/css") and len(body) > 10_000
+    assert http_get(site, "/static/vendor/socket.io/socket.io.min.js")[0] == 200
+    for path in ("/static/guichet/../channel.py", "/static/dsfr/../../../../bot/config.py",
+                 "/static/guichet/%2e%2e/channel.py", "/static/inconnu/x.js", "/static/guichet/absent.js"):
+        assert http_get(site, path)[0] == 404, path
+    status, headers, body = http_get(site, "/chat")
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    # No page refers to another host: the DSFR, the socket.io client and the fonts come from Guichet.
+    for page in ("/chat", "/borne", "/conseiller"):
+        html = http_get(site, page)[2].decode()
+        assert "http://" not in html and "https://" not in html, page
+
+
+def test_counsellor_api_needs_a_session(site):
+    assert http_get(site, "/api/recherche?q=carte+grise")[0] == 401
+    assert http_get(site, "/api/bilan")[0] == 401
+    assert http_post(site, "/api/conseiller/session", b'{"code": "faux"}')[0] == 403
+    assert http_post(site, "/api/conseiller/session", b"pas du json")[0] == 400
+    import http.client
+
+    host, port = site["base"].rsplit("//", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=20)
+    conn.request("POST", "/api/conseiller/session", body=json.dumps({"code": CODE}), headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    cookie = resp.getheader("Set-Cookie")
+    resp.read()
+    assert resp.status == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie and CODE not in cookie
+    session = {"Cookie": cookie.split(";")[0]}
+    status, _, body = http_get(site, "/api/recherche?q=carte+grise", session)
+    assert status == 200 and json.loads(body)["results"][0]["demarche"].startswith("france_titres.")
+    assert http_get(site, "/api/recherche?operateur=inconnu", session)[0] == 400
+    assert http_get(site, "/api/recherche", session)[0] == 400
+    assert http_get(site, "/api/bilan", session)[0] == 200
+
+
+def test_feedback_api_refuses_bad_input(site):
+    good = {"session_id": "0" * 32, "channel": "chat", "demarche": "france_titres.demarches_en_ligne", "useful": True}
+    assert http_post(site, "/api/avis", json.dumps(good).encode())[0] == 201
+    for bad in ({**good, "session_id": "../x"}, {**good, "channel": "sms"}, {**good, "useful": "oui"},
+                {**good, "demarche": "inconnue.x"}, {**good, "comment": 12}):
+        status, body = http_post(site, "/api/avis", json.dumps(bad).encode())
+        assert status == 400 and body["error"], bad
+    assert http_post(site, "/api/avis", b"\xff\xfe")[0] == 400
+    assert http_post(site, "/api/avis", b"[" * 50_000)[0] == 400
+
+
+def test_socketio_messages_are_redacted_before_storage(context, site):
+    import sqlite3
+
+    page = open_page(context, site, "/chat")
+    ready(page)
+    type_message(page, "je dois refaire ma carte grise, mon numéro est le 06 12 34 56 78, né le 12/03/1980")
+    page.wait_for_selector(".guichet-msg--bot")
+    session_id = page.evaluate("sessionStorage.getItem('guichet.session.chat')")
+    with sqlite3.connect(site["logs"] / "tracker.db") as db:
+        rows = db.execute("SELECT data FROM events WHERE sender_id = ?", (f"chat-{session_id}",)).fetchall()
+    stored = " ".join(r[0] for r in rows)
+    assert rows and "06 12 34" not in stored and "12/03/1980" not in stored
+    users = [json.loads(r[0]) for r in rows if json.loads(r[0])["event"] == "user"]
+    assert "[téléphone]" in users[0]["text"] and "[date]" in users[0]["text"]
+    assert users[0]["metadata"]["channel"] == "chat" and users[0]["metadata"]["audience"] == "public"
+    # The replayed history shows what was stored (redacted), not what was typed.
+    page.reload()
+    ready(page)
+    page.wait_for_selector(".guichet-msg--user")
+    assert "[téléphone]" in page.locator(".guichet-msg--user").first.inner_text()

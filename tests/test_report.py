@@ -146,3 +146,18 @@ def test_purge_cli(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "bot", "purge", "--older-than", "bientôt"], cwd=ROOT, env=env,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "durée invalide" in bad.stderr
+
+
+def test_feedback_from_guichet_database_is_counted(tracker_db, tmp_path):
+    from bot import feedback
+
+    db = tracker_engine(f"sqlite:///{tmp_path / 'guichet.db'}")
+    feedback.record(db, feedback.make_feedback("chat-1", "caf.urgence_rupture_droits", "chat", True, None), now=IN_Q4 + 14)
+    feedback.record(db, feedback.make_feedback("chat-2", "caf.ressources_questions", "chat", False, "bof"), now=IN_Q4 + 24)
+    feedback.record(db, feedback.make_feedback("chat-2", "caf.ressources_questions", "chat", True, None), now=IN_Q4 + 25)
+    feedback.record(db, feedback.make_feedback("old-1", None, "chat", True, None), now=IN_Q3 + 2)  # other quarter
+    report = build_report(tracker_engine(tracker_db), "2026-T4", feedback_engine=db)
+    assert report.feedback == {"utile": 2, "pas utile": 1}
+    assert ("avis", "utile", 2) in [tuple(r) for r in report.rows()]
+    lons = build_report(tracker_engine(tracker_db), "2026-T4", structure="lons", feedback_engine=db)
+    assert lons.feedback == {"utile": 1, "pas utile": 1}
