@@ -555,3 +555,16 @@ def test_socketio_messages_are_redacted_before_storage(context, site):
     ready(page)
     page.wait_for_selector(".guichet-msg--user")
     assert "[téléphone]" in page.locator(".guichet-msg--user").first.inner_text()
+
+
+def test_axe_on_login_form_and_kiosk_warning(context, site):
+    page = open_page(context, site, "/conseiller")
+    page.wait_for_selector("#connexion-form", state="visible")
+    assert not axe_violations(page)
+    kiosk = context.new_page()
+    kiosk.clock.install()
+    kiosk.goto(site["base"] + "/borne?inactivite=10")
+    ready(kiosk)
+    kiosk.clock.run_for(11_000)
+    assert kiosk.locator("#inactivite").is_visible()
+    assert not axe_violations(kiosk)
