@@ -35,6 +35,13 @@ class GuichetRestInput(RestInput):
     def name(cls) -> Text:
         return "rest"
 
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "GuichetRestInput":
+        from bot.rasa_speedups import install
+
+        install()  # Rasa builds its input channels once, at start: the right moment to patch it
+        return cls()
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("guichet_rest_webhook", __name__)
 

@@ -1,0 +1,41 @@
+"""The cached action-response validator accepts and refuses exactly what Rasa's own does."""
+import copy
+
+import jsonschema
+import pytest
+from rasa.core.actions.action import RemoteAction
+
+from bot.rasa_speedups import install
+
+VALID = {
+    "events": [
+        {"event": "slot", "name": "topic", "value": "rsa_prime_activite", "timestamp": None},
+        {"event": "slot", "name": "pending_question", "value": None},
+    ],
+    "responses": [{"text": "Bonjour", "buttons": [], "custom": {"type": "answer", "contacts": []}}],
+}
+INVALID = [
+    {"events": "pas une liste", "responses": []},
+    {"events": [{"event": "slot", "name": 12}], "responses": []},
+    {"events": [], "responses": ["pas un objet"]},
+    {"events": [{"event": "inconnu"}], "responses": []},
+]
+
+
+def original(result):
+    jsonschema.validate(result, RemoteAction.action_response_format_spec())
+
+
+def test_same_verdicts_as_jsonschema_validate():
+    install()
+    install()  # idempotent
+    action = RemoteAction.__new__(RemoteAction)
+    original(VALID)
+    assert action._validate_action_result(copy.deepcopy(VALID)) is True
+    for bad in INVALID:
+        with pytest.raises(jsonschema.ValidationError) as expected:
+            original(bad)
+        with pytest.raises(jsonschema.ValidationError) as got:
+            action._validate_action_result(bad)
+        assert got.value.message.startswith(expected.value.message)
+        assert "Failed to validate Action server response" in got.value.message
