@@ -3,7 +3,7 @@
 Starts the action server and the Rasa server itself (the trained model of `make train`, SQLite
 everywhere), measures the cold start (process start -> first answer), then runs N concurrent
 simulated conversations built from the held-out phrasings: each sends the request, answers every
-question ("non" / "oui" / "je ne sais pas" in turn), then says thanks. Reports turn latency
+question ("non" / "oui" / "je ne sais pas" in turn), then says thanks (with --think, a pause between a reply and the next message). Reports turn latency
 p50 / p95 / p99, messages per second, and the peak RSS of each process. Loopback only.
 
     .venv/bin/python bench/load.py --concurrency 20 --conversations 200
@@ -81,6 +81,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean pause between a reply and the next message, in seconds (uniform 0.5x-1.5x; "
+                             "0 = no pause: saturation)")
     args = parser.parse_args()
 
     import yaml
@@ -125,8 +128,11 @@ def main() -> int:
         def conversation(index: int) -> None:
             sender = f"load-{index}"
             turns = [work[index]]
+            pause = random.Random(args.seed * 1000 + index)
             for turn_index in range(6):
                 message = turns[-1]
+                if args.think and turn_index:
+                    time.sleep(args.think * pause.uniform(0.5, 1.5))  # the person reads, then types
                 t0 = time.perf_counter()
                 try:
                     replies = post(url, sender, message)
@@ -163,6 +169,7 @@ def main() -> int:
     cuts = quantiles([1000 * x for x in latencies], n=100)
     result = {
         "concurrency": args.concurrency,
+        "think_s": args.think,
         "conversations": args.conversations,
         "messages": len(latencies),
         "errors": len(errors),

@@ -361,6 +361,9 @@ class GuichetSocketIOInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        from bot.rasa_speedups import install
+
+        install()
         credentials = credentials or {}
         return cls(
             credentials.get("user_message_evt", "user_uttered"),
