@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="var/rapports", help="dossier de sortie (var/rapports par défaut)")
     purge = groups.add_parser("purge", help="supprimer les conversations anciennes (RGPD)")
     purge.add_argument("--older-than", required=True, help="durée d'inactivité, par exemple 90d (jours)")
+    endpoints = groups.add_parser(
+        "endpoints", help="écrire le fichier endpoints de Rasa (GUICHET_TRACKER_URL, GUICHET_LOCK_STORE_URL, GUICHET_ACTION_URL)"
+    )
+    endpoints.add_argument("--out", help="fichier à écrire (sinon : affiché sur la sortie standard)")
     rasa = groups.add_parser("rasa", help="fichiers Rasa dérivés de knowledge/")
     rasa_commands = rasa.add_subparsers(dest="command", required=True)
     generate = rasa_commands.add_parser("generate", help="régénérer domain/knowledge.yml, data/rules/topics.yml, data/nlu/operators.yml")
@@ -47,6 +51,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return cmd_report(args)
         if args.group == "purge":
             return cmd_purge(args)
+        if args.group == "endpoints":
+            return cmd_endpoints(args)
         return _KB_COMMANDS[args.command](args)
     except DatabaseError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
@@ -214,6 +220,23 @@ def cmd_purge(args) -> int:
         print(f"Erreur de base de données : {exc.__class__.__name__}", file=sys.stderr)
         return 2
     print(f"{conversations} conversation(s) inactive(s) depuis plus de {days} jours supprimée(s) ({events} événements).")
+    return 0
+
+
+def cmd_endpoints(args) -> int:
+    from pathlib import Path
+
+    from bot.endpoints import EndpointsError, describe, render, write
+
+    try:
+        if not args.out:
+            sys.stdout.write(render())
+            return 0
+        path = write(Path(args.out))
+        print(f"{path} écrit — {describe()}", file=sys.stderr)
+    except EndpointsError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -5,9 +5,12 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 # Fail early, in French, if the knowledge base cannot be read (database unreachable or not built).
 .venv/bin/python -m bot kb summary > /dev/null
+# Rasa's endpoints from the settings: SQLite + in-memory locks by default, PostgreSQL with
+# GUICHET_TRACKER_URL, Redis locks with GUICHET_LOCK_STORE_URL (docs/deploy.md).
+.venv/bin/python -m bot endpoints --out var/endpoints.yml
 .venv/bin/rasa run actions --actions actions --port "${GUICHET_ACTION_PORT:-5055}" &
 actions_pid=$!
 trap 'kill $actions_pid 2>/dev/null || true' EXIT INT TERM
 echo "Guichet : serveur Rasa sur http://localhost:${GUICHET_RASA_PORT:-5005} (REST : /webhooks/rest/webhook)"
 .venv/bin/rasa run --enable-api --cors "*" --port "${GUICHET_RASA_PORT:-5005}" \
-    --model models/guichet.tar.gz --endpoints endpoints.yml --credentials credentials.yml
+    --model models/guichet.tar.gz --endpoints var/endpoints.yml --credentials credentials.yml
