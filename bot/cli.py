@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import List, Optional
 
 from bot.config import get_settings
@@ -191,7 +192,13 @@ def cmd_report(args) -> int:
 
     settings = get_settings()
     try:
-        report = build_report(tracker_engine(settings.tracker_url), args.quarter, args.structure, progress=sys.stderr.isatty())
+        report = build_report(
+            tracker_engine(settings.tracker_url),
+            args.quarter,
+            args.structure,
+            progress=sys.stderr.isatty(),
+            feedback_engine=make_engine(settings.db_url),
+        )
     except ReportError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
@@ -200,6 +207,7 @@ def cmd_report(args) -> int:
     for name, counter in (("Par canal", report.by_channel), ("Par catégorie", report.by_category), ("Issue", report.by_outcome)):
         print(f"{name} : " + (", ".join(f"{k} {v}" for k, v in sorted(counter.items())) or "aucune"))
     print(f"Questions posées en moyenne : {report.mean_questions:.2f}")
+    print("Avis : " + (", ".join(f"{k} {v}" for k, v in sorted(report.feedback.items())) or "aucun"))
     print(f"Fichiers écrits : {csv_path} et {png_path}")
     return 0
 
@@ -208,11 +216,13 @@ def cmd_purge(args) -> int:
     from sqlalchemy import create_engine
     from sqlalchemy.exc import SQLAlchemyError
 
+    from bot import feedback as feedback_store
     from bot.retention import RetentionError, parse_days, purge
 
     try:
         days = parse_days(args.older_than)
         conversations, events = purge(create_engine(get_settings().tracker_url, future=True), days)
+        opinions = feedback_store.purge(make_engine(get_settings().db_url), time.time() - days * 86400)
     except RetentionError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
@@ -220,6 +230,7 @@ def cmd_purge(args) -> int:
         print(f"Erreur de base de données : {exc.__class__.__name__}", file=sys.stderr)
         return 2
     print(f"{conversations} conversation(s) inactive(s) depuis plus de {days} jours supprimée(s) ({events} événements).")
+    print(f"{opinions} avis de plus de {days} jours supprimé(s).")
     return 0
 
 
