@@ -11,6 +11,11 @@ source scripts/env.sh
 .venv/bin/rasa run actions --actions actions --port "${GUICHET_ACTION_PORT:-5055}" &
 actions_pid=$!
 trap 'kill $actions_pid 2>/dev/null || true' EXIT INT TERM
-echo "Guichet : serveur Rasa sur http://localhost:${GUICHET_RASA_PORT:-5005} (REST : /webhooks/rest/webhook)"
-.venv/bin/rasa run --enable-api --cors "*" --port "${GUICHET_RASA_PORT:-5005}" \
+port="${GUICHET_RASA_PORT:-5005}"
+echo "Guichet démarre (une trentaine de secondes). Ensuite, ouvrez :"
+echo "  http://localhost:$port/chat        discussion en ligne"
+echo "  http://localhost:$port/borne       borne libre-service"
+echo "  http://localhost:$port/conseiller  console des conseillers"
+echo "  API REST : http://localhost:$port/webhooks/rest/webhook (docs/api.md)"
+.venv/bin/rasa run --enable-api --cors "*" --port "$port" \
     --model models/guichet.tar.gz --endpoints var/endpoints.yml --credentials credentials.yml
