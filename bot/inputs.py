@@ -53,6 +53,8 @@ UNAVAILABLE = (
 )
 
 ALLOWED_CHANNELS = {"borne", "chat", "conseiller"}
+# The payloads of Guichet's buttons (docs/api.md), with their optional JSON entities.
+BUTTON_PAYLOAD = re.compile(r"^/(affirm|deny|je_ne_sais_pas|choisir|menu|demander_conseiller)(\{[^\n]{0,300}\})?$")
 
 
 MAX_SENDER = 120
@@ -133,9 +135,11 @@ def prepare(text: object, metadata: object, sender: str, secret: Optional[str]) 
     meta = sanitise_metadata(metadata, sender, secret)
     if not isinstance(text, str):
         text = "" if text is None else str(text)
-    if text.startswith("/"):  # a button payload: an intent, not words of the person
+    if BUTTON_PAYLOAD.match(text):  # a button of Guichet's replies: an intent, not words of the person
         return Prepared(clean(text)[:MAX_CHARS], meta)
-    text = clean(text)
+    # Any other leading "/" is typed text: Rasa's own commands (/restart, /session_start…) and
+    # unknown intents are not for the public.
+    text = clean(text).lstrip("/")
     notices = []
     if len(text) > MAX_CHARS:
         text = text[:MAX_CHARS]

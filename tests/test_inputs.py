@@ -67,3 +67,14 @@ def test_no_french_request_of_the_data_is_rejected_or_altered():
     rejected = [t for t in texts if prepare(t, {}, "s", None).reply is not None]
     altered = [t for t in texts if prepare(t, {}, "s", None).text != t.strip()]
     assert rejected == [] and altered == []
+
+
+def test_only_guichet_button_payloads_bypass_the_text_preparation():
+    for payload in ("/affirm", "/deny", "/je_ne_sais_pas", '/choisir{"demarche": "caf.x"}', '/menu{"operator": "caf"}', "/menu"):
+        prepared = prepare(payload, {}, "s", None)
+        assert prepared.text == payload and prepared.reply is None
+    # Rasa's own commands and unknown intents are typed words, not commands.
+    assert prepare("/restart", {}, "s", None).text == "restart"
+    assert prepare("/session_start", {}, "s", None).text == "session_start"
+    assert prepare("/greet mon numéro 06 12 34 56 78", {}, "s", None).text == "greet mon numéro [téléphone]"
+    assert prepare("//", {}, "s", None).reply is not None  # nothing left: the empty-message answer

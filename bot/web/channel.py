@@ -86,7 +86,7 @@ def _json_body(request: Request) -> Optional[Dict[str, Any]]:
         return None
     try:
         data = json.loads(body.decode("utf-8", errors="replace") or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return None
     return data if isinstance(data, dict) else None
 
