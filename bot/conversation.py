@@ -179,6 +179,8 @@ class Guichet:
     def fallback(self, turn: Turn) -> TurnResult:
         """Low NLU confidence: propose the likeliest démarches; after two misses, a search or a counsellor."""
         audience = normalise_audience(turn.audience)
+        if self.engine.emergencies(turn.text):  # distress first, however the NLU hesitated
+            return self._distress(turn, audience)
         misses = int(float(turn.slots.get("misses") or 0)) + 1
         slots: Dict[str, object] = {"misses": float(misses), "request_text": turn.text, "pending_question": None}
         if misses >= 2:
@@ -234,6 +236,8 @@ class Guichet:
 
     def out_of_scope(self, turn: Turn) -> TurnResult:
         audience = normalise_audience(turn.audience)
+        if self.engine.emergencies(turn.text):  # distress first: never "not our business"
+            return self._distress(turn, audience)
         request = self.must_not_do(turn.text)
         if request is not None:
             redirect = request.redirect_agent if audience == AGENT else request.redirect_public
@@ -257,6 +261,8 @@ class Guichet:
 
     def counsellor(self, turn: Turn) -> TurnResult:
         audience = normalise_audience(turn.audience)
+        if self.engine.emergencies(turn.text):
+            return self._distress(turn, audience)
         if audience == AGENT:
             text = (
                 "Pour un cas complexe, contactez le correspondant en back-office de l'opérateur concerné selon les "

@@ -231,3 +231,14 @@ def test_hors_champ_intent_without_a_listed_request_hesitates(guichet):
                               ranking=ranking))
     options = payload(out, "choose")["options"]
     assert guichet.repo.get(options[0]["demarche"]).topic == "action_sociale_retraite"
+
+
+def test_distress_wins_on_every_entry_point(guichet):
+    ranking = [("nlu_fallback", 0.5), ("aide_logement", 0.3)]
+    for call in (
+        lambda t: guichet.fallback(Turn(intent="nlu_fallback", text=t, ranking=ranking)),
+        lambda t: guichet.out_of_scope(Turn(intent="out_of_scope", text=t)),
+        lambda t: guichet.counsellor(Turn(intent="demander_conseiller", text=t)),
+    ):
+        answer = payload(call("je n'ai plus envie de vivre"), "answer")
+        assert answer["category"] == "urgent" and "3114" in [n["value"] for n in answer["emergency_numbers"]]

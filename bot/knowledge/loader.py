@@ -848,6 +848,15 @@ def operator_files(root: Path) -> List[Path]:
     return sorted(p for p in root.glob("*.yml") if p.name not in RESERVED_FILES)
 
 
+def load_emergency_kinds(root: Path) -> Dict[str, EmergencyKind]:
+    """Only `emergency.yml` (the NLU's distress detector reads it); KnowledgeError on problems."""
+    problems: List[Problem] = []
+    kinds = _load_emergency(Path(root), problems)
+    if problems:
+        raise KnowledgeError(problems)
+    return kinds
+
+
 def load_knowledge(root: Path, require_all_operators: bool = True) -> Knowledge:
     """Load every file of `root`; raise KnowledgeError listing every problem."""
     root = Path(root)
