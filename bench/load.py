@@ -3,7 +3,7 @@
 Starts the action server and the Rasa server itself (the trained model of `make train`, SQLite
 everywhere), measures the cold start (process start -> first answer), then runs N concurrent
 simulated conversations built from the held-out phrasings: each sends the request, answers every
-question ("non" / "oui" / "je ne sais pas" in turn), then says thanks (with --think, a pause between a reply and the next message). Reports turn latency
+question ("non" / "oui" / "je ne sais pas" in turn), then says thanks (with --think, a pause before each message: arrival, then reading the reply and typing). Reports turn latency
 p50 / p95 / p99, messages per second, and the peak RSS of each process. Loopback only.
 
     .venv/bin/python bench/load.py --concurrency 20 --conversations 200
@@ -131,8 +131,8 @@ def main() -> int:
             pause = random.Random(args.seed * 1000 + index)
             for turn_index in range(6):
                 message = turns[-1]
-                if args.think and turn_index:
-                    time.sleep(args.think * pause.uniform(0.5, 1.5))  # the person reads, then types
+                if args.think:  # the person arrives / reads the reply, then types
+                    time.sleep(args.think * pause.uniform(0.5, 1.5))
                 t0 = time.perf_counter()
                 try:
                     replies = post(url, sender, message)

@@ -1,10 +1,17 @@
-"""One measured speed-up of Rasa 3.6, installed by Guichet's input channels when Rasa starts them.
+"""Two measured improvements of Rasa 3.6, installed by Guichet's input channels when Rasa creates
+them (before it loads the model).
 
-Profiling the Rasa server under load (py-spy, bench/RESULTS.md) showed about a quarter of its CPU
-in `RemoteAction._validate_action_result`: Rasa calls `jsonschema.validate()` on every action
-server response, which re-checks the (constant) schema itself and rebuilds a validator each time.
-The replacement validates against the same schema with one validator built once: same result, same
-error message on invalid responses (tested in tests/test_rasa_speedups.py).
+1. CPU. Profiling the Rasa server under load (py-spy, bench/RESULTS.md) showed about a quarter of
+   its CPU in `RemoteAction._validate_action_result`: Rasa calls `jsonschema.validate()` on every
+   action server response, which re-checks the (constant) schema itself and rebuilds a validator
+   each time. The replacement validates against the same schema with one validator built once:
+   same result, same error message on invalid responses.
+2. Memory. The prediction graph instantiates `SpacyNLP` twice (the NLU pipeline and the
+   end-to-end featurisation of the policies), so `fr_core_news_md` (~430 MB resident) was loaded
+   twice. `SpacyNLP.load_model` now returns the same loaded model for the same name (the spaCy
+   `Language` object is only read at prediction time).
+
+Both are tested in tests/test_rasa_speedups.py.
 """
 from __future__ import annotations
 
@@ -38,4 +45,19 @@ def install() -> None:
         raise error
 
     RemoteAction._validate_action_result = _validate_action_result
+    _share_spacy_models()
     _installed = True
+
+
+def _share_spacy_models() -> None:
+    from rasa.nlu.utils.spacy_utils import SpacyNLP
+
+    load = SpacyNLP.load_model
+    loaded: Dict[Text, Any] = {}
+
+    def load_model(spacy_model_name: Text):
+        if spacy_model_name not in loaded:
+            loaded[spacy_model_name] = load(spacy_model_name)
+        return loaded[spacy_model_name]
+
+    SpacyNLP.load_model = staticmethod(load_model)

