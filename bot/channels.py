@@ -6,9 +6,7 @@
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -17,7 +15,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.inputs import UNAVAILABLE, Prepared, conversation_id, prepare
+from bot.config import get_settings
+from bot.inputs import UNAVAILABLE, Prepared, conversation_id, json_object, prepare
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 2_000_000
@@ -54,14 +53,11 @@ class GuichetRestInput(RestInput):
             body = request.body or b""
             if len(body) > MAX_BODY:
                 return response.json({"error": "Message trop volumineux."}, status=413)
-            try:
-                data = json.loads(body.decode("utf-8", errors="replace") or "{}")
-            except (ValueError, RecursionError):  # RecursionError: arrays or objects nested thousands deep
-                return response.json({"error": "Requête invalide : un objet JSON est attendu."}, status=400)
-            if not isinstance(data, dict):
+            data = json_object(body)
+            if data is None:
                 return response.json({"error": "Requête invalide : un objet JSON est attendu."}, status=400)
             sender = conversation_id(data.get("sender"))
-            prepared = prepare(data.get("message"), data.get("metadata"), sender, os.environ.get("GUICHET_AGENT_TOKEN"))
+            prepared = prepare(data.get("message"), data.get("metadata"), sender, get_settings().agent_token)
             return response.json(await converse(on_new_message, prepared, sender, self.name()))
 
         return webhook

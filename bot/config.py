@@ -19,6 +19,7 @@ class Settings:
     opening_hours: Optional[str]  # shown when a counsellor is asked for (web chat after hours)
     departement: Optional[str]  # switches on knowledge/local/<département>.yml (e.g. "39")
     tracker_url: str  # Rasa's SQL tracker store (conversations), read by the quarterly report
+    agent_token: Optional[str]  # the counsellor code: agent audience only with it (unset: development)
 
 
 def default_db_url() -> str:
@@ -33,4 +34,5 @@ def get_settings() -> Settings:
         departement=os.environ.get("GUICHET_DEPARTEMENT") or None,
         tracker_url=os.environ.get("GUICHET_TRACKER_URL")
         or f"sqlite:///{os.environ.get('GUICHET_TRACKER_DB') or PROJECT_ROOT / 'var' / 'tracker.db'}",
+        agent_token=os.environ.get("GUICHET_AGENT_TOKEN") or None,
     )

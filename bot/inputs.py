@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -66,6 +67,16 @@ def conversation_id(sender: object) -> str:
     tracker store exit the whole server."""
     text = str(sender or "default")[:MAX_SENDER]
     return "".join("\ufffd" if unicodedata.category(ch) in ("Cs", "Cc") else ch for ch in text)
+
+
+def json_object(body: bytes) -> Optional[Dict[str, object]]:
+    """A request body as a JSON object, or None (invalid JSON, not an object, nested thousands deep).
+    Invalid UTF-8 is decoded with replacement characters; an empty body is an empty object."""
+    try:
+        data = json.loads(body.decode("utf-8", errors="replace") or "{}")
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def redact(text: str) -> str:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import hmac
-import os
 import threading
 from typing import Mapping, Optional
+
+from sqlalchemy.engine import Engine
 
 from bot.config import get_settings
 from bot.conversation import Guichet
@@ -13,8 +14,30 @@ from bot.inputs import agent_proof
 from bot.knowledge.repository import KnowledgeRepository
 from bot.render import AGENT, PUBLIC
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _guichet: Optional[Guichet] = None
+_database: Optional[Engine] = None
+_tracker_database: Optional[Engine] = None
+
+
+def database() -> Engine:
+    """Guichet's database (knowledge base, feedback): one engine (and pool) per process."""
+    global _database
+    with _lock:
+        if _database is None:
+            _database = make_engine(get_settings().db_url)
+        return _database
+
+
+def tracker_database() -> Engine:
+    """Rasa's tracker store, read by the quarterly figures of the console."""
+    global _tracker_database
+    with _lock:
+        if _tracker_database is None:
+            from bot.report import tracker_engine
+
+            _tracker_database = tracker_engine(get_settings().tracker_url)
+        return _tracker_database
 
 
 def guichet() -> Guichet:
@@ -22,7 +45,7 @@ def guichet() -> Guichet:
     with _lock:
         if _guichet is None:
             settings = get_settings()
-            repo = KnowledgeRepository(make_session_factory(make_engine(settings.db_url)))
+            repo = KnowledgeRepository(make_session_factory(database()))
             repo.ensure_ready()
             _guichet = Guichet(repo, opening_hours=settings.opening_hours, departement=settings.departement)
         return _guichet
@@ -30,9 +53,9 @@ def guichet() -> Guichet:
 
 def reset() -> None:
     """Forget the services (tests switch databases)."""
-    global _guichet
+    global _guichet, _database, _tracker_database
     with _lock:
-        _guichet = None
+        _guichet = _database = _tracker_database = None
 
 
 def audience_from_metadata(metadata: Optional[Mapping], sender: Optional[str] = None) -> str:
@@ -41,7 +64,7 @@ def audience_from_metadata(metadata: Optional[Mapping], sender: Optional[str] = 
     metadata = metadata or {}
     if metadata.get("audience") != AGENT:
         return PUBLIC
-    secret = os.environ.get("GUICHET_AGENT_TOKEN")
+    secret = get_settings().agent_token
     if not secret:
         return AGENT
     token = metadata.get("agent_token")

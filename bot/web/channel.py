@@ -13,14 +13,11 @@ Two Rasa input channels, declared in credentials.yml:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import mimetypes
-import os
 import re
 import uuid
 from pathlib import Path
-from string import Template
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -32,7 +29,7 @@ from socketio import AsyncServer
 from bot import services
 from bot.channels import converse
 from bot.config import PROJECT_ROOT, get_settings
-from bot.inputs import prepare
+from bot.inputs import json_object, prepare
 from bot.web import security
 from bot.web.pages import render_page
 
@@ -73,7 +70,7 @@ def _error(message: str, status: int) -> HTTPResponse:
 
 
 def _secret() -> Optional[str]:
-    return os.environ.get("GUICHET_AGENT_TOKEN") or None
+    return get_settings().agent_token
 
 
 def is_counsellor(request: Request) -> bool:
@@ -82,13 +79,7 @@ def is_counsellor(request: Request) -> bool:
 
 def _json_body(request: Request) -> Optional[Dict[str, Any]]:
     body = request.body or b""
-    if len(body) > MAX_API_BODY:
-        return None
-    try:
-        data = json.loads(body.decode("utf-8", errors="replace") or "{}")
-    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
-        return None
-    return data if isinstance(data, dict) else None
+    return None if len(body) > MAX_API_BODY else json_object(body)
 
 
 async def _in_thread(function: Callable[..., Any], *args: Any) -> Any:
@@ -135,15 +126,11 @@ def _search(query: str, operator: Optional[str], category: Optional[str]) -> Lis
 
 
 def _figures() -> Dict[str, Any]:
-    from bot.db import make_engine
-    from bot.report import ReportError, build_report, current_quarter, tracker_engine
+    from bot.report import ReportError, build_report, current_quarter
 
-    settings = get_settings()
     quarter = current_quarter()
     try:
-        report = build_report(
-            tracker_engine(settings.tracker_url), quarter, feedback_engine=make_engine(settings.db_url)
-        )
+        report = build_report(services.tracker_database(), quarter, feedback_engine=services.database())
     except ReportError as exc:
         return {"quarter": quarter, "error": str(exc)}
     guichet = services.guichet()
@@ -168,7 +155,6 @@ def _demarche_title(guichet, demarche_id: str) -> str:
 def _record_feedback(data: Dict[str, Any]) -> Optional[str]:
     """Stores one feedback; returns a French error message, or None when stored."""
     from bot import feedback as store
-    from bot.db import make_engine
 
     channel = data.get("channel")
     session_id = data.get("session_id")
@@ -181,7 +167,7 @@ def _record_feedback(data: Dict[str, Any]) -> Optional[str]:
         item = store.make_feedback(f"{channel}-{session_id}", demarche, channel, data.get("useful"), data.get("comment"))
     except store.FeedbackError as exc:
         return str(exc)
-    store.record(make_engine(get_settings().db_url), item)
+    store.record(services.database(), item)
     return None
 
 
