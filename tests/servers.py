@@ -260,16 +260,18 @@ class Redis:
 
 
 def start_stacks(processes: Processes, logs: Path, model: Path, env: Dict[str, str], names=("",),
-                 per_stack: Optional[Dict[str, Dict[str, str]]] = None) -> List[str]:
+                 per_stack: Optional[Dict[str, Dict[str, str]]] = None,
+                 credentials: Optional[Path] = None) -> List[str]:
     """Action server + Rasa server pairs (endpoints from `python -m bot endpoints`), started in parallel;
-    `per_stack[name]` adds variables to one pair. Returns the Rasa base URLs."""
+    `per_stack[name]` adds variables to one pair; `credentials`: the channels (REST only by default).
+    Returns the Rasa base URLs."""
     started = []
     for name in names:
         action_port, rasa_port = free_port(), free_port()
         stack_env = {**env, **(per_stack or {}).get(name, {}), "GUICHET_ACTION_URL": f"http://127.0.0.1:{action_port}/webhook"}
         endpoints = write_endpoints(logs / f"endpoints{name}.yml", stack_env)
         actions = processes.actions(f"actions{name}", action_port, stack_env)
-        rasa = processes.rasa(f"rasa{name}", rasa_port, model, endpoints, stack_env)
+        rasa = processes.rasa(f"rasa{name}", rasa_port, model, endpoints, stack_env, credentials)
         started.append((name, action_port, actions, rasa_port, rasa))
     for name, action_port, actions, rasa_port, rasa in started:
         wait_until(f"http://127.0.0.1:{action_port}/health", 120, actions, processes.log(f"actions{name}"))

@@ -6,8 +6,6 @@ screenshots of each page go to test-artifacts/ (looked at by a person, not compa
 import http.server
 import json
 import os
-import subprocess
-import sys
 import threading
 from functools import partial
 from pathlib import Path
@@ -17,9 +15,7 @@ from sqlalchemy import select
 
 from bot.feedback import feedback_table
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_e2e_http import free_port, wait_until  # noqa: E402
+from servers import ROOT, Processes, base_env, model_copy, start_stacks
 
 CHROMIUM = os.environ.get("GUICHET_CHROMIUM", "/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -32,42 +28,20 @@ AGENT_ONLY = ("Administration+", "back-office", "réservé aux conseillers")
 
 @pytest.fixture(scope="module")
 def site(kb_engine, tmp_path_factory):
-    subprocess.run(["bash", "scripts/train.sh"], cwd=ROOT, check=True)
     logs = tmp_path_factory.mktemp("browser")
-    action_port, rasa_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "GUICHET_DB_URL": str(kb_engine.url),
-        "GUICHET_ACTION_URL": f"http://127.0.0.1:{action_port}/webhook",
-        "GUICHET_AGENT_TOKEN": CODE,
-        "GUICHET_OPENING_HOURS": HOURS,
-        "GUICHET_TRACKER_DB": str(logs / "tracker.db"),
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("GUICHET_TRACKER_URL", None)
-    bin_dir = Path(sys.executable).parent
-    actions = subprocess.Popen(
-        [str(bin_dir / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
-        cwd=ROOT, env=env, stdout=open(logs / "actions.log", "w"), stderr=subprocess.STDOUT,
-    )
-    rasa = subprocess.Popen(
-        [str(bin_dir / "rasa"), "run", "--port", str(rasa_port), "--model", "models/guichet.tar.gz",
-         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
-        cwd=ROOT, env=env, stdout=open(logs / "rasa.log", "w"), stderr=subprocess.STDOUT,
+    processes = Processes(logs)
+    env = base_env(
+        GUICHET_DB_URL=str(kb_engine.url),
+        GUICHET_AGENT_TOKEN=CODE,
+        GUICHET_OPENING_HOURS=HOURS,
+        GUICHET_TRACKER_DB=str(logs / "tracker.db"),
     )
     try:
-        wait_until(f"http://127.0.0.1:{action_port}/health", 120, actions)
-        wait_until(f"http://127.0.0.1:{rasa_port}/conseiller", 240, rasa)
-        yield {"base": f"http://127.0.0.1:{rasa_port}", "db": kb_engine, "logs": logs}
+        # All the channels of `make run` (REST, socket.io, the pages), not the REST-only default.
+        [base] = start_stacks(processes, logs, model_copy(logs), env, credentials=ROOT / "credentials.yml")
+        yield {"base": base, "db": kb_engine, "logs": logs}
     finally:
-        for proc in (rasa, actions):
-            proc.terminate()
-        for proc in (rasa, actions):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        processes.stop()
 
 
 @pytest.fixture(scope="module")
