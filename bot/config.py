@@ -20,6 +20,8 @@ class Settings:
     departement: Optional[str]  # switches on knowledge/local/<département>.yml (e.g. "39")
     tracker_url: str  # Rasa's SQL tracker store (conversations), read by the quarterly report
     agent_token: Optional[str]  # the counsellor code: agent audience only with it (unset: development)
+    signals_dir: Path = PROJECT_ROOT / "data" / "signals"  # phrasings of bot.signals' classifiers
+    nlu_dir: Path = PROJECT_ROOT / "data" / "nlu"  # Rasa NLU data (démarche phrasings: negatives of bot.signals)
 
 
 def default_db_url() -> str:

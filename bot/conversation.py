@@ -12,6 +12,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.engine import ANSWERS, UNKNOWN, DecisionEngine, Outcome, Question, UnknownTopic
 from bot.knowledge.types import Demarche, Operator
+from bot.signals import SignalPort
 from bot.render import (
     AGENT,
     PUBLIC,
@@ -25,6 +26,8 @@ from bot.render import (
 
 ANSWER_INTENTS = {"affirm": "oui", "deny": "non", "je_ne_sais_pas": UNKNOWN}
 MAX_CHOICES = 3
+# lowest NLU confidence at which the likeliest topic names the operator of an urgent answer
+RANKED_OPERATOR_MIN = 0.2
 # Slots that describe the current request (reset when a new request starts).
 REQUEST_SLOTS = ("topic", "request_text", "pending_question")
 
@@ -49,10 +52,11 @@ class TurnResult:
 class Guichet:
     """The conversation logic over a knowledge repository (see bot.knowledge.repository)."""
 
-    def __init__(self, repository, opening_hours: Optional[str] = None, departement: Optional[str] = None):
+    def __init__(self, repository, opening_hours: Optional[str] = None, departement: Optional[str] = None,
+                 signals: Optional[SignalPort] = None):
         self.repo = repository
         self.departement = departement
-        self.engine = DecisionEngine(repository)
+        self.engine = DecisionEngine(repository, signals)
         self.conditions = self.engine.conditions
         self.operators: Dict[str, Operator] = {o.slug: o for o in repository.operators()}
         self.topics: Dict[str, List[str]] = repository.topics()
@@ -162,7 +166,8 @@ class Guichet:
         return self._new_request(demarche.topic, text, turn.slots, audience)
 
     def _distress(self, turn: Turn, audience: str) -> TurnResult:
-        operator = self.operator_in(turn)
+        # the operator is kept: named, else the likeliest démarche's, else the conversation's
+        operator = self.operator_in(turn, ranked=True)
         outcome = self.engine.distress(turn.text, operator, self._facts(turn.slots, keep_request=False))
         slots: Dict[str, object] = {**self._reset_request_facts(), "detresse": "oui", "misses": 0.0, "topic": None}
         return self._answer_result(outcome, audience, slots)
@@ -313,8 +318,9 @@ class Guichet:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def operator_in(self, turn: Turn) -> Optional[str]:
-        """The operator named by an entity, the text (aliases), or the last answer."""
+    def operator_in(self, turn: Turn, ranked: bool = False) -> Optional[str]:
+        """The operator named by an entity, the text (aliases), with `ranked` the operator of the
+        likeliest démarche topic of the NLU ranking, or the last answer's."""
         value = _entity(turn.entities, "operator")
         if value:
             slug = self.operator_slug(value)
@@ -323,6 +329,11 @@ class Guichet:
         slug = self.operator_slug(turn.text, anywhere=True)
         if slug:
             return slug
+        if ranked:
+            for name, score in sorted(turn.ranking, key=lambda p: -p[1]):
+                operators = _unique_operators(self.repo.topic(name)) if name in self.topics else []
+                if len(operators) == 1 and score >= RANKED_OPERATOR_MIN:
+                    return operators[0]
         last = turn.slots.get("last_operator")
         return str(last) if last in self.operators else None
 
@@ -341,6 +352,10 @@ class Guichet:
                     if contact.kind == kind and contact.audience == PUBLIC:
                         return contact
         return None
+
+
+def _unique_operators(rows: Sequence[Demarche]) -> List[str]:
+    return list(dict.fromkeys(r.operator for r in rows))
 
 
 def _entity(entities: Sequence[Mapping], name: str) -> Optional[str]:

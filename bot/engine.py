@@ -10,6 +10,11 @@ Rules (the référentiel's decision logic):
   conditions is only considered once one of them is known to hold (urgency is never assumed);
 - distress first: when `detresse` is `oui`, the topic's urgent rows, else the operator's urgent
   rows, answer — with the national emergency numbers of the kinds detected in the text;
+- urgency cuts across topics: when the text shows a rupture (a payment or right that stopped, a
+  blocked file: `bloquee` known `oui`) or a sign of distress (`bot.signals`), the urgent rows of the
+  request's operator join the candidates whatever the topic; an urgent row whose conditions all hold
+  answers; otherwise the distress question is asked first (once: `detresse` is kept for the whole
+  conversation), since a missed urgent situation costs far more than a question;
 - a question is asked only when it is decisive: its answers lead to different categories. Among
   decisive questions, the first in conditions.yml order that may be asked (`askable`, `ask_when`);
 - when nothing decisive is left, unknown facts take their default, the row that fits the defaults
@@ -23,10 +28,21 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from bot.knowledge.types import ConditionDef, Demarche, EmergencyKind, EmergencyNumber
+from bot.signals import NoSignals, SignalPort
 from bot.text import fold, terms
 
 UNKNOWN = "inconnu"
 ANSWERS = ("oui", "non", UNKNOWN)
+DISTRESS = "detresse"
+BLOCKED = "bloquee"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Probabilities of bot.signals above which a signal counts (chosen on the challenge dev half)."""
+
+    distress_ask: float = 0.5  # a sign of distress: the distress question is asked
+    rupture_implies: float = 0.6  # a rupture: `bloquee` is taken as `oui`
 
 
 class KnowledgePort(Protocol):
@@ -47,6 +63,12 @@ class Question:
     topic: str
     condition: ConditionDef
     candidates: Tuple[str, ...]
+    # violence, suicide, danger, no shelter detected: the numbers come with the question, never later
+    emergencies: Tuple[EmergencyKind, ...] = ()
+
+    @property
+    def numbers(self) -> Tuple[EmergencyNumber, ...]:
+        return _numbers(self.emergencies)
 
 
 @dataclass(frozen=True)
@@ -69,13 +91,17 @@ class Outcome:
 
     @property
     def numbers(self) -> Tuple[EmergencyNumber, ...]:
-        seen, result = set(), []
-        for kind in self.emergencies:
-            for number in kind.numbers:
-                if number.value not in seen:
-                    seen.add(number.value)
-                    result.append(number)
-        return tuple(result)
+        return _numbers(self.emergencies)
+
+
+def _numbers(emergencies: Iterable[EmergencyKind]) -> Tuple[EmergencyNumber, ...]:
+    seen, result = set(), []
+    for kind in emergencies:
+        for number in kind.numbers:
+            if number.value not in seen:
+                seen.add(number.value)
+                result.append(number)
+    return tuple(result)
 
 
 class UnknownTopic(LookupError):
@@ -87,8 +113,11 @@ def _compiled(patterns: Iterable[str]) -> List[re.Pattern]:
 
 
 class DecisionEngine:
-    def __init__(self, knowledge: KnowledgePort):
+    def __init__(self, knowledge: KnowledgePort, signals: Optional[SignalPort] = None,
+                 thresholds: Thresholds = Thresholds()):
         self.knowledge = knowledge
+        self.signals = signals or NoSignals()
+        self.thresholds = thresholds
         self.conditions: Dict[str, ConditionDef] = knowledge.conditions()
         self.order = {key: i for i, key in enumerate(self.conditions)}
         self._implied = {
@@ -119,8 +148,17 @@ class DecisionEngine:
             if len(hits) == 1:
                 facts[key] = hits[0]
         if self.emergencies(text):
-            facts["detresse"] = "oui"
+            facts[DISTRESS] = "oui"
+        if BLOCKED in self.conditions and BLOCKED not in facts and self._score(text, "rupture") >= self.thresholds.rupture_implies:
+            facts[BLOCKED] = "oui"
         return self._close(facts)
+
+    def _score(self, text: str, signal: str) -> float:
+        return self.signals.scores(text).get(signal, 0.0) if text else 0.0
+
+    def alarm(self, text: str) -> bool:
+        """A sign of distress in any words (the classifier), below the certainty of the cue lists."""
+        return self._score(text, DISTRESS) >= self.thresholds.distress_ask
 
     def _close(self, facts: Dict[str, str]) -> Dict[str, str]:
         """Add what known facts imply (conditions.yml `implies`); explicit facts are never overridden."""
@@ -159,9 +197,16 @@ class DecisionEngine:
         facts = self.merge_facts(dict(answers or {}), text)
         emergencies = self.emergencies(text)
         known = {k: v for k, v in facts.items() if v in ("oui", "non")}
+        alarm = self.alarm(text)  # a sign of distress or a rupture
 
         candidates = [r for r in rows if self._compatible(r, known) and self._active(r, known)]
-        if known.get("detresse") == "oui":
+        # urgency cuts across topics: the urgent rows of the request's operator(s) join the candidates
+        alarm = alarm or known.get(BLOCKED) == "oui" or known.get(DISTRESS) == "oui"
+        if alarm:
+            ids = {r.id for r in candidates}
+            for op in ([operator] if operator and self.knowledge.urgent_rows(operator) else _unique(r.operator for r in rows)):
+                candidates += [r for r in self.knowledge.urgent_rows(op) if r.id not in ids and self._compatible(r, known)]
+        if known.get(DISTRESS) == "oui":
             urgent = [r for r in candidates if r.category == "urgent" and (operator is None or r.operator == operator)]
             if not urgent:
                 operators = _unique(r.operator for r in (candidates or rows))
@@ -170,12 +215,20 @@ class DecisionEngine:
                 urgent = [r for r in self.knowledge.urgent_rows(operator) if self._compatible(r, known)] if operator else []
             if urgent:
                 return self._outcome(urgent, topic, facts, text, emergencies)
+        holding = [r for r in candidates if r.category == "urgent" and r.conditions
+                   and all(known.get(k) == v for k, v in r.conditions.items())]
+        if holding:
+            return self._outcome(holding, topic, facts, text, emergencies)
         if not candidates:
             candidates = [r for r in rows if self._compatible(r, known)] or list(rows)
 
+        if alarm and DISTRESS in self.conditions and DISTRESS not in facts and any(
+            r.category == "urgent" and r.conditions.get(DISTRESS) == "oui" for r in candidates
+        ):
+            return Question(DISTRESS, topic, self.conditions[DISTRESS], tuple(r.id for r in candidates), emergencies)
         question = self._next_question(self._assume_unaskable(candidates, facts), facts)
         if question is not None:
-            return Question(question, topic, self.conditions[question], tuple(r.id for r in candidates))
+            return Question(question, topic, self.conditions[question], tuple(r.id for r in candidates), emergencies)
         return self._outcome(candidates, topic, facts, text, emergencies)
 
     def distress(self, text: str, operator: Optional[str] = None, answers: Mapping[str, str] = ()) -> Outcome:

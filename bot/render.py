@@ -87,10 +87,15 @@ def render_question(question: Question, audience: str) -> Reply:
     audience = normalise_audience(audience)
     text = question.condition.question(audience)
     options = [{"value": value, "title": title} for value, title, _ in ANSWER_OPTIONS]
+    custom = {"type": "question", "key": question.key, "topic": question.topic, "text": text, "options": options}
+    numbers = _numbers_text(question.numbers, audience)
+    if numbers:  # safety first: the national numbers come before any question
+        custom["emergency_numbers"] = _number_payload(question.numbers)
+        text = "\n".join(numbers + ["", text])
     return Reply(
         text=text,
         buttons=[{"title": title, "payload": payload} for _, title, payload in ANSWER_OPTIONS],
-        custom={"type": "question", "key": question.key, "topic": question.topic, "text": text, "options": options},
+        custom=custom,
     )
 
 

@@ -13,11 +13,13 @@ from bot.db import make_engine, make_session_factory
 from bot.inputs import agent_proof
 from bot.knowledge.repository import KnowledgeRepository
 from bot.render import AGENT, PUBLIC
+from bot.signals import SignalDetector, topic_examples
 
 _lock = threading.RLock()
 _guichet: Optional[Guichet] = None
 _database: Optional[Engine] = None
 _tracker_database: Optional[Engine] = None
+_signals: Optional[SignalDetector] = None
 
 
 def database() -> Engine:
@@ -47,15 +49,27 @@ def guichet() -> Guichet:
             settings = get_settings()
             repo = KnowledgeRepository(make_session_factory(database()))
             repo.ensure_ready()
-            _guichet = Guichet(repo, opening_hours=settings.opening_hours, departement=settings.departement)
+            _guichet = Guichet(repo, opening_hours=settings.opening_hours, departement=settings.departement,
+                               signals=signals())
         return _guichet
+
+
+def signals() -> SignalDetector:
+    """The distress / rupture / out-of-scope classifiers, trained once per process on first use."""
+    global _signals
+    with _lock:
+        if _signals is None:
+            _signals = SignalDetector.from_directory(
+                get_settings().signals_dir, extra={"demarches": topic_examples(get_settings().nlu_dir)}
+            )
+        return _signals
 
 
 def reset() -> None:
     """Forget the services (tests switch databases)."""
-    global _guichet, _database, _tracker_database
+    global _guichet, _database, _tracker_database, _signals
     with _lock:
-        _guichet = _database = _tracker_database = None
+        _guichet = _database = _tracker_database = _signals = None
 
 
 def audience_from_metadata(metadata: Optional[Mapping], sender: Optional[str] = None) -> str:
