@@ -331,9 +331,9 @@ class Guichet:
             return slug
         if ranked:
             for name, score in sorted(turn.ranking, key=lambda p: -p[1]):
-                operators = _unique_operators(self.repo.topic(name)) if name in self.topics else []
-                if len(operators) == 1 and score >= RANKED_OPERATOR_MIN:
-                    return operators[0]
+                if name in self.topics and score >= RANKED_OPERATOR_MIN:
+                    operators = _unique_operators(self.repo.topic(name))
+                    return self.engine.operator_for_distress(operators, self.engine.implied_facts(turn.text))
         last = turn.slots.get("last_operator")
         return str(last) if last in self.operators else None
 

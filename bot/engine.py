@@ -211,7 +211,7 @@ class DecisionEngine:
             if not urgent:
                 operators = _unique(r.operator for r in (candidates or rows))
                 if operator is None or not self.knowledge.urgent_rows(operator):
-                    operator = self._operator_for_distress(operators, known)
+                    operator = self.operator_for_distress(operators, known)
                 urgent = [r for r in self.knowledge.urgent_rows(operator) if self._compatible(r, known)] if operator else []
             if urgent:
                 return self._outcome(urgent, topic, facts, text, emergencies)
@@ -242,7 +242,7 @@ class DecisionEngine:
             return self._outcome(rows, None, facts, text, self.emergencies(text))
         return Outcome(None, None, facts, emergencies=self.emergencies(text))
 
-    def _operator_for_distress(self, operators: Sequence[str], known: Mapping[str, str]) -> Optional[str]:
+    def operator_for_distress(self, operators: Sequence[str], known: Mapping[str, str]) -> Optional[str]:
         if not operators:
             return None
         if "msa" in operators and len(operators) > 1:

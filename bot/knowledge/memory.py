@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional
 
 from bot.knowledge.types import ConditionDef, Demarche, EmergencyKind, Knowledge, Operator
+from bot.knowledge.repository import URGENT_SITUATION_KEYS
 from bot.text import expanded_terms
 
 
@@ -38,7 +39,8 @@ class InMemoryKnowledge:
         return [
             d
             for d in self.knowledge.demarches
-            if d.operator == operator and d.category == "urgent" and d.conditions.get("detresse") == "oui"
+            if d.operator == operator and d.category == "urgent"
+            and any(d.conditions.get(k) == "oui" for k in URGENT_SITUATION_KEYS)
         ]
 
     def operators(self) -> List[Operator]:

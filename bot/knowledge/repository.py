@@ -43,6 +43,9 @@ from bot.knowledge.types import (
 )
 from bot.text import expanded_terms
 
+# conditions that make an urgent row about the person's situation (not, say, an urgent passport)
+URGENT_SITUATION_KEYS = ("detresse", "bloquee")
+
 PREFIX_FACTOR = 0.6  # a query word matching the start of a longer term counts less
 MIN_PREFIX = 4
 
@@ -230,15 +233,16 @@ class KnowledgeRepository:
             ]
 
     def urgent_rows(self, operator: str) -> List[Demarche]:
-        """The operator's rows for a situation of distress (category urgent, `detresse: oui`)."""
+        """The operator's urgent rows that a person's situation reaches: distress or a rupture
+        (category urgent, `detresse: oui` or `bloquee: oui`)."""
         statement = (
             select(DemarcheRow)
-            .join(DemarcheRow.conditions)
             .where(
                 DemarcheRow.operator_slug == operator,
                 DemarcheRow.category == "urgent",
-                ConditionRow.key == "detresse",
-                ConditionRow.value == "oui",
+                DemarcheRow.conditions.any(
+                    (ConditionRow.key.in_(URGENT_SITUATION_KEYS)) & (ConditionRow.value == "oui")
+                ),
             )
         )
         return self._demarches(statement)
