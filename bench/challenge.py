@@ -144,6 +144,7 @@ def score(results: List[dict], agent_values: set) -> Dict[str, object]:
     n = len(results)
     c = Counter()
     errors = []
+    c["conversations"] = n
     for r in results:
         case = r["case"]
         op, cat = predicted(r["outcome"])
@@ -188,7 +189,7 @@ def score(results: List[dict], agent_values: set) -> Dict[str, object]:
     return {
         "conversations": n,
         "operator": ratio("operator_ok", "in_scope"),
-        "category": ratio("category_ok", "conversations") if n else "—",
+        "category": ratio("category_ok", "conversations"),
         "urgent_recall": ratio("urgent_ok", "urgent"),
         "urgent_with_operator": ratio("urgent_operator_ok", "urgent"),
         "false_urgent": ratio("false_urgent", "not_urgent"),
