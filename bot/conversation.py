@@ -80,6 +80,8 @@ class Guichet:
         if intent not in ANSWER_INTENTS and intent != "choisir" and self.must_not_do(turn.text):
             return self.out_of_scope(turn)
         if intent in self.topics:
+            if self._beyond_referentiel(turn, nlu_sure=True):
+                return self.out_of_scope(Turn(**{**turn.__dict__, "intent": "hors_champ"}))
             return self._new_request(intent, turn.text, turn.slots, audience)
         if intent in ANSWER_INTENTS:
             return self._answer(ANSWER_INTENTS[intent], turn, audience)
@@ -186,6 +188,8 @@ class Guichet:
         audience = normalise_audience(turn.audience)
         if self.engine.emergencies(turn.text):  # distress first, however the NLU hesitated
             return self._distress(turn, audience)
+        if self._beyond_referentiel(turn, nlu_sure=False):
+            return self.out_of_scope(Turn(**{**turn.__dict__, "intent": "hors_champ"}))
         misses = int(float(turn.slots.get("misses") or 0)) + 1
         slots: Dict[str, object] = {"misses": float(misses), "request_text": turn.text, "pending_question": None}
         if misses >= 2:
@@ -230,6 +234,10 @@ class Guichet:
             "Je n'ai pas bien compris votre demande. Pouvez-vous la reformuler en quelques mots, "
             "en précisant l'organisme si vous le connaissez (CAF, impôts, Assurance maladie…) ?"
         )
+
+    def _beyond_referentiel(self, turn: Turn, nlu_sure: bool) -> bool:
+        """Out of the référentiel by the classifier, unless the person names one of the 12 operators."""
+        return self.engine.beyond_referentiel(turn.text, nlu_sure) and not self.operator_slug(turn.text, anywhere=True)
 
     def must_not_do(self, text: str):
         """A request a counter must not handle (knowledge/hors_champ.yml), if the text is one."""

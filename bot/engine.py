@@ -43,6 +43,8 @@ class Thresholds:
 
     distress_ask: float = 0.5  # a sign of distress: the distress question is asked
     rupture_implies: float = 0.6  # a rupture: `bloquee` is taken as `oui`
+    out_of_scope: float = 0.7  # not a démarche of the référentiel, although the NLU chose a topic
+    out_of_scope_unsure: float = 0.4  # the same when the NLU hesitated (instead of a choice of démarches)
 
 
 class KnowledgePort(Protocol):
@@ -155,6 +157,11 @@ class DecisionEngine:
 
     def _score(self, text: str, signal: str) -> float:
         return self.signals.scores(text).get(signal, 0.0) if text else 0.0
+
+    def beyond_referentiel(self, text: str, nlu_sure: bool) -> bool:
+        """The request is none of the référentiel's démarches (bot.signals' out-of-scope classifier)."""
+        threshold = self.thresholds.out_of_scope if nlu_sure else self.thresholds.out_of_scope_unsure
+        return self._score(text, "hors_champ") >= threshold
 
     def alarm(self, text: str) -> bool:
         """A sign of distress in any words (the classifier), below the certainty of the cue lists."""
