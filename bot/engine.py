@@ -43,8 +43,8 @@ class Thresholds:
 
     distress_ask: float = 0.5  # a sign of distress: the distress question is asked
     rupture_implies: float = 0.6  # a rupture: `bloquee` is taken as `oui`
-    out_of_scope: float = 0.7  # not a démarche of the référentiel, although the NLU chose a topic
-    out_of_scope_unsure: float = 0.4  # the same when the NLU hesitated (instead of a choice of démarches)
+    out_of_scope: float = 0.35  # not a démarche of the référentiel, although the NLU chose a topic
+    out_of_scope_unsure: float = 0.25  # the same when the NLU hesitated (instead of a choice of démarches)
 
 
 class KnowledgePort(Protocol):
@@ -209,17 +209,14 @@ class DecisionEngine:
         candidates = [r for r in rows if self._compatible(r, known) and self._active(r, known)]
         # urgency cuts across topics: the urgent rows of the request's operator(s) join the candidates
         alarm = alarm or known.get(BLOCKED) == "oui" or known.get(DISTRESS) == "oui"
-        if alarm:
+        if operator is None or not self.knowledge.urgent_rows(operator):
+            # whose urgent route: the named operator's, else the request's (MSA only when known)
+            operator = self.operator_for_distress(_unique(r.operator for r in (candidates or rows)), known)
+        if alarm and operator:
             ids = {r.id for r in candidates}
-            for op in ([operator] if operator and self.knowledge.urgent_rows(operator) else _unique(r.operator for r in rows)):
-                candidates += [r for r in self.knowledge.urgent_rows(op) if r.id not in ids and self._compatible(r, known)]
+            candidates += [r for r in self.knowledge.urgent_rows(operator) if r.id not in ids and self._compatible(r, known)]
         if known.get(DISTRESS) == "oui":
             urgent = [r for r in candidates if r.category == "urgent" and (operator is None or r.operator == operator)]
-            if not urgent:
-                operators = _unique(r.operator for r in (candidates or rows))
-                if operator is None or not self.knowledge.urgent_rows(operator):
-                    operator = self.operator_for_distress(operators, known)
-                urgent = [r for r in self.knowledge.urgent_rows(operator) if self._compatible(r, known)] if operator else []
             if urgent:
                 return self._outcome(urgent, topic, facts, text, emergencies)
         holding = [r for r in candidates if r.category == "urgent" and r.conditions
