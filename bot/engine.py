@@ -41,8 +41,9 @@ BLOCKED = "bloquee"
 class Thresholds:
     """Probabilities of bot.signals above which a signal counts (chosen on the challenge dev half)."""
 
-    distress_ask: float = 0.5  # a sign of distress: the distress question is asked
-    rupture_implies: float = 0.6  # a rupture: `bloquee` is taken as `oui`
+    distress_ask: float = 0.3  # a sign of distress: the distress question is asked
+    rupture_ask: float = 0.4  # maybe a rupture: the urgent rows join, the deciding questions are asked
+    rupture_implies: float = 0.7  # a rupture: `bloquee` is taken as `oui`
     out_of_scope: float = 0.35  # not a démarche of the référentiel, although the NLU chose a topic
     out_of_scope_unsure: float = 0.25  # the same when the NLU hesitated (instead of a choice of démarches)
 
@@ -164,8 +165,10 @@ class DecisionEngine:
         return self._score(text, "hors_champ") >= threshold
 
     def alarm(self, text: str) -> bool:
-        """A sign of distress in any words (the classifier), below the certainty of the cue lists."""
-        return self._score(text, DISTRESS) >= self.thresholds.distress_ask
+        """A sign of distress or of a rupture in any words (the classifiers), below the certainty of
+        the cue lists: enough to consider the urgent rows and ask, never to answer urgent alone."""
+        return (self._score(text, DISTRESS) >= self.thresholds.distress_ask
+                or self._score(text, "rupture") >= self.thresholds.rupture_ask)
 
     def _close(self, facts: Dict[str, str]) -> Dict[str, str]:
         """Add what known facts imply (conditions.yml `implies`); explicit facts are never overridden."""
