@@ -5,7 +5,8 @@ result (see bench/challenge/README.md). Each conversation is driven over the RES
 (docs/api.md) against real Rasa + action servers: the opening message is sent, every question the
 bot asks is answered from the conversation's `facts` ("je ne sais pas" when the writer gave none),
 alternately by button payload and in words; a list of démarches to choose from is answered by
-picking the first option of the expected operator (else the first one). Counsellor-voice
+picking, as a person reading the titles would, the option of the expected operator whose title shares
+the most words with the message (else the first one). Counsellor-voice
 conversations are sent with the counsellor audience.
 
     .venv/bin/python bench/challenge.py bench/challenge/dev.yml [--out var/challenge-dev.json]
@@ -107,9 +108,7 @@ class Driver:
             elif kind == "choose":
                 questions += 1
                 asked.append("choose")
-                options = [o["demarche"] for o in custom["options"]]
-                wanted = f"{case.get('operator')}."
-                chosen = next((o for o in options if o.startswith(wanted)), options[0] if options else None)
+                chosen = pick_option(custom["options"], case)
                 if chosen is None:
                     break
                 message = '/choisir{"demarche": "%s"}' % chosen
@@ -119,6 +118,16 @@ class Driver:
             transcript.append(replies)
         return {"case": case, "audience": audience, "outcome": outcome, "questions": questions, "asked": asked,
                 "first_numbers": first_numbers, "transcript": transcript}
+
+
+def pick_option(options: List[dict], case: dict) -> Optional[str]:
+    from bot.text import terms
+
+    if not options:
+        return None
+    words = set(terms(case["text"]))
+    wanted = [o for o in options if o["demarche"].startswith(f"{case.get('operator')}.")] or options[:1]
+    return max(wanted, key=lambda o: (len(words & set(terms(o["title"]))), -wanted.index(o)))["demarche"]
 
 
 def _last_custom(replies: List[dict]) -> dict:

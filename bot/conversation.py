@@ -132,7 +132,8 @@ class Guichet:
         return self._decide(str(topic), facts, str(turn.slots.get("request_text") or ""), audience)
 
     def _decide(self, topic: str, facts: Dict[str, str], text: str, audience: str) -> TurnResult:
-        named = self.operator_slug(text, anywhere=True)
+        named = self.operators_named(text)
+        named = named[0] if len(named) == 1 else None  # two organisations: the démarche asked for decides
         result = self.engine.decide(topic, facts, text, operator=named)
         slots: Dict[str, object] = {"topic": topic, "request_text": text, "misses": 0.0}
         slots.update(facts)
@@ -344,6 +345,17 @@ class Guichet:
                     return self.engine.operator_for_distress(operators, self.engine.implied_facts(turn.text))
         last = turn.slots.get("last_operator")
         return str(last) if last in self.operators else None
+
+    def operators_named(self, text: str) -> List[str]:
+        """Every operator the text names (longest aliases first, a word never counted twice)."""
+        norm = f" {self.engine.normalise(text)} "
+        found: List[str] = []
+        for alias, slug in self._aliases:
+            if alias and f" {alias} " in norm:
+                norm = norm.replace(f" {alias} ", " | ")
+                if slug not in found:
+                    found.append(slug)
+        return found
 
     def operator_slug(self, text: str, anywhere: bool = False) -> Optional[str]:
         norm = self.engine.normalise(text)

@@ -34,6 +34,7 @@ from bot.text import fold, terms
 UNKNOWN = "inconnu"
 ANSWERS = ("oui", "non", UNKNOWN)
 DISTRESS = "detresse"
+MIN_TERMS_OUT_OF_SCOPE = 3  # content words below which a message is never refused as out of scope
 BLOCKED = "bloquee"
 
 
@@ -42,8 +43,7 @@ class Thresholds:
     """Probabilities of bot.signals above which a signal counts (chosen on the challenge dev half)."""
 
     distress_ask: float = 0.3  # a sign of distress: the distress question is asked
-    rupture_ask: float = 0.4  # maybe a rupture: the urgent rows join, the deciding questions are asked
-    rupture_implies: float = 0.7  # a rupture: `bloquee` is taken as `oui`
+    rupture_ask: float = 0.4  # a rupture: the urgent rows join and the deciding questions are asked
     out_of_scope: float = 0.35  # not a démarche of the référentiel, although the NLU chose a topic
     out_of_scope_unsure: float = 0.25  # the same when the NLU hesitated (instead of a choice of démarches)
 
@@ -152,8 +152,6 @@ class DecisionEngine:
                 facts[key] = hits[0]
         if self.emergencies(text):
             facts[DISTRESS] = "oui"
-        if BLOCKED in self.conditions and BLOCKED not in facts and self._score(text, "rupture") >= self.thresholds.rupture_implies:
-            facts[BLOCKED] = "oui"
         return self._close(facts)
 
     def _score(self, text: str, signal: str) -> float:
@@ -161,6 +159,8 @@ class DecisionEngine:
 
     def beyond_referentiel(self, text: str, nlu_sure: bool) -> bool:
         """The request is none of the référentiel's démarches (bot.signals' out-of-scope classifier)."""
+        if len(terms(text)) < MIN_TERMS_OUT_OF_SCOPE:  # « logement », « les sous du loyer »: too short to refuse
+            return False
         threshold = self.thresholds.out_of_scope if nlu_sure else self.thresholds.out_of_scope_unsure
         return self._score(text, "hors_champ") >= threshold
 
