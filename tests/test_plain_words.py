@@ -1,0 +1,42 @@
+"""Facts said in plain words (issue 10, kind 5): the cue lists of knowledge/conditions.yml read what
+people type, and never fire inside another word. New sentences, not taken from any data set."""
+import pytest
+
+from bot.engine import DecisionEngine
+from bot.knowledge.memory import InMemoryKnowledge
+
+
+@pytest.fixture(scope="module")
+def engine(knowledge):
+    return DecisionEngine(InMemoryKnowledge(knowledge))
+
+
+@pytest.mark.parametrize("text, key, value", [
+    ("ma tante sait pas du tout se servir d'internet", "autonome_numerique", "non"),
+    ("je ne sais pas me servir d'un ordinateur", "autonome_numerique", "non"),
+    ("usager illettré, aucun ordinateur chez lui", "autonome_numerique", "non"),
+    ("je suis complètement larguée avec l'informatique", "autonome_numerique", "non"),
+    ("je le fais en ligne d'habitude", "autonome_numerique", "oui"),
+    ("mon père touche une petite retraite agricole", "msa", "oui"),
+    ("je bosse dans les vignes depuis 3 ans", "msa", "oui"),
+    ("elle est cotisante à la mutualité agricole", "msa", "oui"),
+    ("je dois partir dans 6 jours pour un enterrement au Maroc", "demande_urgente", "oui"),
+    ("mon frere est en reanimation, il me faut un passeport le plus vite possible", "demande_urgente", "oui"),
+])
+def test_facts_in_plain_words(engine, text, key, value):
+    assert engine.implied_facts(text).get(key) == value
+
+
+@pytest.mark.parametrize("text, key", [
+    ("ma qualité de vie a baissé, je voudrais la mutualité agricole", "demande_urgente"),  # mutu-alite
+    ("je suis à la caf depuis longtemps", "autonome_numerique"),
+    ("vingt ans dans le bâtiment, je veux ma retraite", "detresse"),  # le bat-iment
+])
+def test_cues_never_fire_inside_another_word(engine, text, key):
+    assert key not in engine.implied_facts(text)
+
+
+def test_no_emergency_in_ordinary_words(engine):
+    for text in ("20 ans dans le batiment", "il n'y a aucun danger immédiat", "un coup de main pour ma carte grise",
+                 "j'ai perdu le fil de mon dossier"):
+        assert engine.emergencies(text) == (), text
