@@ -203,9 +203,14 @@ class DecisionEngine:
 
     @staticmethod
     def _active(row: Demarche, known: Mapping[str, str]) -> bool:
+        """An urgent row with conditions is considered once one of them is known to hold.
+
+        `msa: non` never counts: naming the CAF, the CPAM or the CARSAT implies it, and ruling out
+        the MSA says nothing about urgency (a plain request would otherwise open the urgent path).
+        """
         if row.category != "urgent" or not row.conditions:
             return True
-        return any(known.get(k) == v for k, v in row.conditions.items())
+        return any(known.get(k) == v for k, v in row.conditions.items() if (k, v) != ("msa", "non"))
 
     def _askable(self, key: str, facts: Mapping[str, str]) -> bool:
         cond = self.conditions[key]

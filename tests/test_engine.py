@@ -91,6 +91,19 @@ def test_urgency_is_never_assumed(synthetic):
     assert eng.decide("t", {"bloquee": "oui", "detresse": "oui"}, "").demarche.id == "caf.urgent"
 
 
+def test_ruling_out_the_msa_never_opens_the_urgent_path(synthetic):
+    """Naming the CAF implies `msa: non`; that alone must not make an urgent row a candidate (issue 11, point 4)."""
+    eng = synthetic(
+        row("faire", "t", "niveau_1", detresse="non", question_dossier="non", msa="non"),
+        row("question", "t", "niveau_2", detresse="non", question_dossier="oui", msa="non"),
+        row("urgent", "t", "urgent", detresse="oui", bloquee="oui", msa="non"),
+    )
+    q = eng.decide("t", {}, "mes ressources à la CAF")
+    assert isinstance(q, Question) and q.key == "question_dossier" and "caf.urgent" not in q.candidates
+    # a fact that does point to urgency still opens it
+    assert eng.decide("t", {"bloquee": "oui"}, "mes ressources à la CAF").key == "detresse"
+
+
 def test_distress_in_the_text_goes_to_the_operator_urgent_row(synthetic):
     eng = synthetic(
         row("logement", "t", "niveau_1"),
@@ -132,6 +145,24 @@ def test_caf_stopped_paying_rsa_asks_for_distress(engine):
     assert any(c.kind == "service" and "Administration+" in c.value for c in urgent.demarche.contacts)
     calm = engine.decide("rsa_prime_activite", {"detresse": "non"}, text)
     assert calm.demarche.id == "caf.ressources_questions" and calm.demarche.category == "niveau_2"
+
+
+@pytest.mark.parametrize(
+    "topic, text, expected",
+    [
+        ("rsa_prime_activite", "comment déclarer mes ressources trimestrielles RSA à la CAF", "caf.ressources_demarches"),
+        ("paiement_retraite", "comment consulter mes paiements de retraite à la CARSAT", "question_dossier"),
+    ],
+)
+def test_naming_the_caf_or_the_carsat_asks_no_blockage_question(engine, topic, text, expected):
+    out = engine.decide(topic, {}, text)
+    got = out.key if isinstance(out, Question) else out.demarche.id
+    assert got == expected
+
+
+def test_an_msa_member_in_distress_still_reaches_the_msa(engine):
+    out = engine.decide("rsa_prime_activite", {}, "je suis agriculteur, plus de RSA depuis 3 mois, je n'ai plus rien à manger")
+    assert out.demarche.id == "msa.urgence"
 
 
 def test_carte_grise_is_level_one_with_the_urgent_path_as_caveat(engine):
