@@ -226,6 +226,11 @@ class DecisionEngine:
         return [r for r in candidates if self._compatible(r, assumed)] or candidates
 
     def _next_question(self, candidates: List[Demarche], facts: Mapping[str, str]) -> Optional[str]:
+        """The first askable key whose two answers keep different categories (both keeping a row).
+
+        A key for which one answer leaves no candidate only points at rows that are not considered
+        yet (an urgent row waiting for `bloquee: oui`): asking it would go looking for urgency.
+        """
         if len({r.category for r in candidates}) <= 1:
             return None
         keys = sorted({k for r in candidates for k in r.conditions}, key=lambda k: self.order.get(k, 99))
@@ -236,7 +241,7 @@ class DecisionEngine:
                 value: {r.category for r in candidates if r.conditions.get(key, value) == value}
                 for value in ("oui", "non")
             }
-            if branches["oui"] != branches["non"]:
+            if all(branches.values()) and branches["oui"] != branches["non"]:
                 return key
         return None
 

@@ -47,10 +47,13 @@ def test_question_then_answer_by_button_value(guichet):
 def test_je_ne_sais_pas_gives_the_safe_default_and_the_other_case(guichet):
     first = run(guichet, "rsa_prime_activite", "la caf me verse plus rien depuis des mois")
     assert payload(first)["key"] == "detresse"
-    out = run(guichet, "je_ne_sais_pas", "je sais pas", slots=first.slots)
+    second = run(guichet, "je_ne_sais_pas", "je sais pas", slots=first.slots)
+    assert payload(second)["key"] == "prestation_interrompue"
+    out = run(guichet, "je_ne_sais_pas", "je sais pas", slots=second.slots)
     answer = payload(out, "answer")
     assert answer["category"] == "niveau_2"
     assert any(c.startswith("Si vous êtes dans une situation d'urgence") for c in answer["caveats"])
+    assert any(c.startswith("Si votre prestation est interrompue depuis 3 mois") for c in answer["caveats"])
 
 
 def test_public_answer_speaks_to_the_person_and_hides_agent_channels(guichet):

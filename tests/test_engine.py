@@ -143,8 +143,30 @@ def test_caf_stopped_paying_rsa_asks_for_distress(engine):
     urgent = engine.decide("rsa_prime_activite", {"detresse": "oui"}, text)
     assert urgent.demarche.id == "caf.urgence_rupture_droits" and urgent.demarche.category == "urgent"
     assert any(c.kind == "service" and "Administration+" in c.value for c in urgent.demarche.contacts)
-    calm = engine.decide("rsa_prime_activite", {"detresse": "non"}, text)
+
+
+def test_caf_benefit_stopped_for_three_months_with_a_new_document_is_urgent_without_distress(engine):
+    """Seed 001 line 80, second case: « prestation interrompue depuis 3 mois avec une nouvelle pièce au dossier »."""
+    text = "ma CAF ne me verse plus le RSA depuis trois mois"
+    q = engine.decide("rsa_prime_activite", {"detresse": "non"}, text)
+    assert isinstance(q, Question) and q.key == "prestation_interrompue"
+    urgent = engine.decide("rsa_prime_activite", {"detresse": "non", "prestation_interrompue": "oui"}, text)
+    assert urgent.demarche.id == "caf.urgence_prestation_interrompue" and urgent.demarche.category == "urgent"
+    assert urgent.demarche.source.line == 80
+    assert {c.label for c in urgent.demarche.contacts if c.value.startswith("Correspondant")} == {"Via Administration+"}
+    calm = engine.decide("rsa_prime_activite", {"detresse": "non", "prestation_interrompue": "non"}, text)
     assert calm.demarche.id == "caf.ressources_questions" and calm.demarche.category == "niveau_2"
+
+
+def test_a_stopped_pension_is_urgent_without_distress(engine):
+    """Seed 001 line 173: « En cas de rupture de droit, de paiement ou autre situation considérée comme urgente »."""
+    out = engine.decide("paiement_retraite", {}, "ma retraite n'est plus versée depuis deux mois")
+    assert isinstance(out, Outcome) and out.demarche.id == "assurance_retraite.urgence"
+    calm = engine.decide("paiement_retraite", {"bloquee": "oui", "detresse": "non"}, "ma retraite")
+    assert calm.demarche.id == "assurance_retraite.urgence" and calm.demarche.category == "urgent"
+    # any other urgent situation (distress) still reaches the Assurance retraite's urgent row
+    other = engine.decide("preparer_retraite", {}, "je n'ai plus rien à manger, je voudrais préparer ma retraite CARSAT")
+    assert other.demarche.operator == "assurance_retraite" and other.demarche.category == "urgent"
 
 
 @pytest.mark.parametrize(

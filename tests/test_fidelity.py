@@ -11,6 +11,8 @@ from seedtext import REFERENTIEL, emails, phone_key, phones, seed_text, url_key,
 
 # Table rows per operator, counted by reading the two référentiel seed files
 # (merged-cell continuation rows counted; a row split by a page break counted once).
+# A row is counted by its source line: a row whose request cell joins alternative cases that need
+# different conditions is split into one entry per case, all citing its line (SPLIT_ROWS).
 EXPECTED_ROWS = {
     "caf": 15,
     "assurance_maladie": 28,
@@ -24,6 +26,12 @@ EXPECTED_ROWS = {
     "msa": 68,
     "point_justice": 5,
     "urssaf": 18,
+}
+
+# (operator, source line) -> entries: rows split into one entry per alternative case.
+SPLIT_ROWS = {
+    ("caf", 80): 2,  # détresse + rupture de droit AAH/RSA, or prestation interrompue depuis 3 mois
+    ("assurance_retraite", 173): 2,  # rupture de droit ou de paiement, or autre situation urgente
 }
 
 SEEDS = {name: seed_text(name) for name in REFERENTIEL}
@@ -42,7 +50,15 @@ def test_every_operator_is_present(knowledge):
 @pytest.mark.parametrize("slug", OPERATOR_SLUGS)
 def test_row_count_matches_the_seed_table(knowledge, slug):
     assert slug in EXPECTED_ROWS, f"expected row count of {slug} not written down"
-    assert sum(1 for d in knowledge.demarches if d.operator == slug) == EXPECTED_ROWS[slug]
+    assert len({d.source.line for d in knowledge.demarches if d.operator == slug}) == EXPECTED_ROWS[slug]
+
+
+def test_split_rows_keep_the_category_action_and_contacts_of_their_row(knowledge):
+    for (slug, line), entries in SPLIT_ROWS.items():
+        rows = [d for d in knowledge.demarches if d.operator == slug and d.source.line == line]
+        assert len(rows) == entries, (slug, line)
+        assert len({(d.category, d.action, d.contacts) for d in rows}) == 1, (slug, line)
+        assert all(d.doubt and "split" in d.doubt for d in rows), (slug, line)
 
 
 def test_every_category_is_used(knowledge):
@@ -99,6 +115,17 @@ def test_a_row_mentions_its_own_contacts(knowledge):
             elif c.kind in ("email", "url") and url_key(c.value) not in {url_key(u) for u in urls(own) | emails(own)}:
                 missing.append((d.id, c.value))
     assert missing == []
+
+
+def test_a_contact_label_says_what_its_row_says_about_local_modalities(knowledge):
+    """« Selon les modalités définies localement » only where the row says so, not for « via Administration+ »."""
+    wrong = [
+        (d.id, c.value)
+        for d in knowledge.demarches
+        for c in d.contacts
+        if "modalites definies localement" in fold(c.label) and "modalites" not in fold(" ".join((d.label, *d.items, d.action)))
+    ]
+    assert wrong == []
 
 
 AGENT_WORDS = ("administration+", "osmose", "back-office", "back office")
@@ -164,6 +191,11 @@ def test_every_row_cites_the_line_of_its_request_cell(knowledge):
         if words and len(words & set(terms(cell))) / len(words) < 0.6:
             misplaced.append((d.id, d.source.line))
     assert misplaced == []
+
+
+def test_only_split_rows_share_a_source_line(knowledge):
+    shared = Counter((d.operator, d.source.line) for d in knowledge.demarches)
+    assert {key: n for key, n in shared.items() if n > 1} == SPLIT_ROWS
 
 
 def test_la_poste_rows_cite_their_request_lines(knowledge):
