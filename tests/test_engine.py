@@ -169,6 +169,18 @@ def test_a_stopped_pension_is_urgent_without_distress(engine):
     assert other.demarche.operator == "assurance_retraite" and other.demarche.category == "urgent"
 
 
+def test_a_complex_case_without_ameli_account_goes_to_the_cpam_back_office_without_distress(engine):
+    """Seed 001 line 116: « situations complexes ou urgentes » of a person who will not have an ameli account."""
+    text = "j'ai une anomalie administrative sur mon dossier, je ne veux pas créer de compte ameli"
+    out = engine.decide("assurance_maladie_situation", {}, text)
+    assert isinstance(out, Outcome) and out.demarche.id == "assurance_maladie.expertise_sans_compte_ameli"
+    calm = engine.decide("assurance_maladie_situation", {"detresse": "non", "autonome_numerique": "non"}, "situation complexe")
+    assert calm.demarche.id == "assurance_maladie.expertise_sans_compte_ameli"
+    # with an ameli account, the niveau 2 rendez-vous (via the account or the 36 46)
+    online = engine.decide("assurance_maladie_situation", {"autonome_numerique": "oui"}, "situation complexe")
+    assert online.demarche.id == "assurance_maladie.situation_complexe"
+
+
 @pytest.mark.parametrize(
     "topic, text, expected",
     [
