@@ -181,6 +181,16 @@ def test_a_complex_case_without_ameli_account_goes_to_the_cpam_back_office_witho
     assert online.demarche.id == "assurance_maladie.situation_complexe"
 
 
+def test_france_travail_administration_plus_needs_fragility_and_a_blocked_procedure(engine):
+    """Seed 000 line 77 with the NB of lines 75 and 92: both criteria for Administration+."""
+    fragile = engine.decide("indemnisation_chomage", {"detresse": "oui", "bloquee": "non"}, "France Travail m'a radié")
+    assert fragile.demarche.operator == "france_travail" and fragile.demarche.category == "niveau_2"
+    blocked = engine.decide("indemnisation_chomage", {}, "France Travail ne me répond pas depuis deux mois")
+    assert isinstance(blocked, Question) and blocked.key == "detresse"
+    both = engine.decide("indemnisation_chomage", {"detresse": "oui"}, "France Travail ne me répond pas depuis deux mois")
+    assert both.demarche.id == "france_travail.urgence"
+
+
 @pytest.mark.parametrize(
     "topic, text, expected",
     [
