@@ -128,6 +128,25 @@ def test_a_contact_label_says_what_its_row_says_about_local_modalities(knowledge
     assert wrong == []
 
 
+def test_every_phone_email_and_url_a_row_writes_is_one_of_its_contacts(knowledge):
+    """Not only inside a label or a service: the person gets it as a phone, e-mail or URL contact."""
+    missing = []
+    for d in knowledge.demarches:
+        own = " ".join((d.label, *d.items, d.action))
+        phone_contacts = {phone_key(c.value) for c in d.contacts if c.kind == "phone"}
+        url_contacts = {url_key(c.value) for c in d.contacts if c.kind in ("url", "email")}
+        missing += [(d.id, p) for p in sorted(phones(own) - phone_contacts)]
+        missing += [(d.id, u) for u in sorted(urls(own) | emails(own)) if url_key(u) not in url_contacts]
+    assert missing == []
+
+
+def test_msa_online_services_row_gives_the_internet_assistance(knowledge):
+    """MSA lines 123-124: either reading of the seed gives the 03 20 900 500 to the online-services row."""
+    row = next(d for d in knowledge.demarches if d.id == "msa.services_en_ligne")
+    assert "03 20 900 500" in row.action and row.doubt
+    assert [(c.audience, c.value) for c in row.contacts if c.kind == "phone"] == [("public", "03 20 900 500")]
+
+
 AGENT_WORDS = ("administration+", "osmose", "back-office", "back office")
 
 
