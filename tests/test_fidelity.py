@@ -147,6 +147,18 @@ def test_msa_online_services_row_gives_the_internet_assistance(knowledge):
     assert [(c.audience, c.value) for c in row.contacts if c.kind == "phone"] == [("public", "03 20 900 500")]
 
 
+def test_mpr_rows_27_and_28_share_one_merged_action_cell(knowledge):
+    """France Rénov' lines 27-28: line 28's « Outil : Fiche … » is the tail of line 27's action cell."""
+    rows = {d.id: d for d in knowledge.demarches}
+    geste, ampleur = rows["france_renov.mpr_geste_sans_reponse"], rows["france_renov.mpr_renovation_ampleur"]
+    assert geste.action == ampleur.action and geste.contacts == ampleur.contacts
+    first, last = ampleur.action.splitlines()[0], ampleur.action.splitlines()[-1]
+    assert "0 808 800 700" in first and "france-renov.gouv.fr/contact" in first
+    assert last == "Outil : Fiche « MPR' par geste - Qui contacter en cas de difficulté ? »"
+    public = {c.value for c in ampleur.contacts if c.audience == "public"}
+    assert public == {"0 808 800 700", "https://france-renov.gouv.fr/contact"}
+
+
 AGENT_WORDS = ("administration+", "osmose", "back-office", "back office")
 
 
