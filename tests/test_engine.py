@@ -194,6 +194,30 @@ def test_france_travail_administration_plus_needs_fragility_and_a_blocked_proced
 @pytest.mark.parametrize(
     "topic, text, expected",
     [
+        ("cheque_energie_perte_vol", "mon chèque énergie est abîmé", "cheque_energie.cheque_perdu_vole_abime"),
+        ("cheque_energie_perte_vol", "j'ai perdu mon chèque énergie, comment le déclarer ?", "cheque_energie.perte_vol_declarer"),
+        ("cheque_energie_perte_vol", "j'ai déjà déclaré le vol de mon chèque, toujours rien", "cheque_energie.cheque_perdu_vole_abime"),
+        ("maprimeadapt", "créer mon compte MaPrimeAdapt' pour adapter ma salle de bain", "france_renov.mpa_creation_dossier"),
+        ("maprimeadapt", "mon AMO ne me répond plus sur mon dossier MaPrimeAdapt'", "france_renov.mpa_suivi_dossier"),
+    ],
+)
+def test_sibling_rows_are_told_apart_by_what_the_seed_distinguishes(engine, topic, text, expected):
+    """Chèque énergie lines 226/237 and MaPrimeAdapt' lines 32/33, without the « décision, montant, refus » question."""
+    out = engine.decide(topic, {}, text)
+    assert isinstance(out, Outcome) and out.demarche.id == expected
+
+
+def test_where_is_my_maprimeadapt_file_asks_whether_an_amo_has_it(engine):
+    text = "où en est mon dossier MaPrimeAdapt' ?"
+    q = engine.decide("maprimeadapt", {}, text)
+    assert isinstance(q, Question) and q.key == "orientation_amo"
+    assert engine.decide("maprimeadapt", {"orientation_amo": "oui"}, text).demarche.id == "france_renov.mpa_suivi_dossier"
+    assert engine.decide("maprimeadapt", {"orientation_amo": "non"}, text).demarche.id == "france_renov.mpa_creation_dossier"
+
+
+@pytest.mark.parametrize(
+    "topic, text, expected",
+    [
         ("rsa_prime_activite", "comment déclarer mes ressources trimestrielles RSA à la CAF", "caf.ressources_demarches"),
         ("paiement_retraite", "comment consulter mes paiements de retraite à la CARSAT", "question_dossier"),
     ],
