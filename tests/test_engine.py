@@ -258,8 +258,21 @@ def test_suicidal_words_give_3114_whatever_the_topic(engine):
 def test_distress_without_operator(engine):
     out = engine.distress("mon mari me frappe")
     assert out.demarche is None
-    assert [n.value for n in out.numbers] == ["3919", "17", "112"]
+    assert [n.value for n in out.numbers] == ["3919", "17", "112", "114", "116 006"]
     assert engine.distress("la CAF m'a tout coupé, je dors dehors", operator="caf").demarche.id.startswith("caf.urgence")
+
+
+@pytest.mark.parametrize(
+    "text, numbers",
+    [
+        ("je pense au suicide", ["3114", "15"]),
+        ("au secours, je suis en danger immédiat", ["17", "112", "15", "114"]),
+        ("mon conjoint me frappe", ["3919", "17", "112", "114", "116 006"]),
+    ],
+)
+def test_national_numbers_of_each_kind_of_distress(engine, text, numbers):
+    """15 (SAMU) for suicide and immediate danger, 114 (SMS, video, silent) and 116 006 (victims) for violences."""
+    assert [n.value for n in engine.distress(text).numbers] == numbers
 
 
 def test_distress_prefers_the_operator_the_person_named(engine):

@@ -251,6 +251,16 @@ def test_doubts_are_listed_in_docs(knowledge):
     assert undocumented == []
 
 
+# National emergency numbers that are not in the seed texts (knowledge/emergency.yml says why).
+NATIONAL_EMERGENCY_NUMBERS = {"3114", "3919", "119", "115", "17", "112", "15", "114"}
+
+
+def test_emergency_numbers_outside_the_seeds_are_the_national_ones(knowledge):
+    stated = {phone_key(n.value) for kind in knowledge.emergency.values() for n in kind.numbers}
+    assert stated - phones(ALL_SEED_TEXT) == NATIONAL_EMERGENCY_NUMBERS
+    assert "116006" in stated & phones(ALL_SEED_TEXT)  # the victims' line, named by the point-justice row
+
+
 def test_the_referentiel_doubts_named_by_the_issue_are_recorded(knowledge):
     doubtful = " ".join(fold(d.label + " " + d.title) for d in knowledge.demarches if d.doubt)
     for words in ("maprimeadapt", "ampleur", "pre-plainte", "cheque"):
