@@ -261,6 +261,23 @@ def test_emergency_numbers_outside_the_seeds_are_the_national_ones(knowledge):
     assert "116006" in stated & phones(ALL_SEED_TEXT)  # the victims' line, named by the point-justice row
 
 
+# snake_case words of docs/knowledge.md that are schema fields or values, not topics or ids.
+DOC_VOCABULARY = {"applies_to", "ask_when", "implied_by", "snake_case", "niveau_1", "niveau_2", "hors_bouquet"}
+
+
+def test_every_id_and_topic_the_knowledge_doc_names_exists(knowledge):
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "knowledge.md").read_text(encoding="utf-8")
+    ids = {d.id for d in knowledge.demarches} | {s.id for pack in knowledge.local.values() for s in pack.supplements}
+    prefixes = "|".join((*OPERATOR_SLUGS, *(pack.name.lower() for pack in knowledge.local.values())))
+    named_ids = set(re.findall(rf"(?<![\w.])(?:{prefixes})\.(?!(?:fr|com|net|org|gouv)\b)[a-z0-9_]+(?![\w.])", doc))
+    assert named_ids - ids == set()
+    known = {d.topic for d in knowledge.demarches} | set(knowledge.conditions) | set(OPERATOR_SLUGS) | ids | DOC_VOCABULARY
+    snake = set(re.findall(r"(?<![\w.])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w.])", doc))
+    assert snake - known == set()
+
+
 def test_the_referentiel_doubts_named_by_the_issue_are_recorded(knowledge):
     doubtful = " ".join(fold(d.label + " " + d.title) for d in knowledge.demarches if d.doubt)
     for words in ("maprimeadapt", "ampleur", "pre-plainte", "cheque"):
