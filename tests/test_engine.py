@@ -104,6 +104,18 @@ def test_ruling_out_the_msa_never_opens_the_urgent_path(synthetic):
     assert eng.decide("t", {"bloquee": "oui"}, "mes ressources à la CAF").key == "detresse"
 
 
+def test_a_question_that_would_only_look_for_urgency_is_not_asked(synthetic):
+    """Both sibling rows carry `bloquee: non` for an urgent row not considered yet: ask what tells them apart."""
+    eng = synthetic(
+        row("consulter", "t", "niveau_1", bloquee="non", question_dossier="non"),
+        row("contester", "t", "niveau_2", bloquee="non", question_dossier="oui"),
+        row("rupture", "t", "urgent", bloquee="oui"),
+    )
+    q = eng.decide("t", {}, "mes paiements")
+    assert isinstance(q, Question) and q.key == "question_dossier"
+    assert eng.decide("t", {}, "mes paiements sont suspendus").demarche.id == "caf.rupture"
+
+
 def test_distress_in_the_text_goes_to_the_operator_urgent_row(synthetic):
     eng = synthetic(
         row("logement", "t", "niveau_1"),
