@@ -282,3 +282,16 @@ def test_the_referentiel_doubts_named_by_the_issue_are_recorded(knowledge):
     doubtful = " ".join(fold(d.label + " " + d.title) for d in knowledge.demarches if d.doubt)
     for words in ("maprimeadapt", "ampleur", "pre-plainte", "cheque"):
         assert words in doubtful, words
+
+
+def test_no_named_employee_in_the_local_files(knowledge):
+    """The Jura booklet's La Poste back-office contact is a named employee (e-mail, mobile): personal data,
+    likely stale, so only the service is kept (issue 11, point 12)."""
+    from pathlib import Path
+
+    for path in (Path(__file__).resolve().parent.parent / "knowledge" / "local").glob("*.yml"):
+        text = fold(path.read_text(encoding="utf-8"))
+        assert "marchal" not in text and "0648205608" not in re.sub(r"\D", "", text), path.name
+    back_office = next(s for s in knowledge.local["39"].supplements if s.id == "jura.la_poste_back_office")
+    assert [(c.kind, c.audience) for c in back_office.contacts] == [("service", "agent")]
+    assert "personal data" in back_office.note

@@ -85,16 +85,6 @@ def test_public_never_sees_agent_only_local_contacts(repo, jura):
             assert all(c["audience"] == "public" for c in line["contacts"])
 
 
-def test_no_named_employee_in_the_local_files(jura):
-    """The booklet's La Poste back-office contact is a named employee (e-mail, mobile): only the service is kept."""
-    for path in (ROOT / "knowledge" / "local").glob("*.yml"):
-        text = fold(path.read_text(encoding="utf-8"))
-        assert "marchal" not in text and "0648205608" not in re.sub(r"\D", "", text), path.name
-    back_office = next(s for s in jura.supplements if s.id == "jura.la_poste_back_office")
-    assert [(c.kind, c.audience) for c in back_office.contacts] == [("service", "agent")]
-    assert "personal data" in back_office.note
-
-
 @pytest.mark.parametrize(
     "topic, text",
     [
