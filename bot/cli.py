@@ -20,7 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("build", help="valider puis charger knowledge/ dans la base SQL")
     commands.add_parser("summary", help="nombre de démarches par opérateur et par catégorie")
     show = commands.add_parser("show", help="afficher la fiche d'une démarche")
-    show.add_argument("id", help="identifiant, par exemple caf.aides_naissance")
+    show.add_argument("id", help="identifiant, par exemple caf.naissance_demarches")
     search = commands.add_parser("search", help="rechercher une démarche en français")
     search.add_argument("query", help="mots recherchés, par exemple « carte grise »")
     search.add_argument("--operator", choices=OPERATOR_SLUGS, help="limiter à un opérateur")

@@ -220,10 +220,18 @@ class DecisionEngine:
             candidates += [r for r in self.knowledge.urgent_rows(operator) if r.id not in ids and self._compatible(r, known)]
         if known.get(DISTRESS) == "oui":
             urgent = [r for r in candidates if r.category == "urgent" and (operator is None or r.operator == operator)]
+            settled = {**self._unaskable_defaults(facts), **known}
+            if urgent and not any(self._holds(r, settled) for r in urgent):
+                # e.g. France Travail's Administration+ needs distress *and* a blocked procedure: ask
+                pending = [k for r in urgent for k in r.conditions if k not in facts and self._askable(k, facts)]
+                if pending:
+                    key = min(pending, key=lambda k: self.order.get(k, 99))
+                    return Question(key, topic, self.conditions[key], tuple(r.id for r in candidates), emergencies)
             if urgent:
                 return self._outcome(urgent, topic, facts, text, emergencies)
-        holding = [r for r in candidates if r.category == "urgent" and r.conditions
-                   and all(known.get(k) == v for k, v in r.conditions.items())]
+        # an urgent row whose conditions all hold (never-asked facts at their default) answers
+        settled = {**self._unaskable_defaults(facts), **known}
+        holding = [r for r in candidates if r.category == "urgent" and r.conditions and self._holds(r, settled)]
         if holding:
             return self._outcome(holding, topic, facts, text, emergencies)
         if not candidates:
@@ -263,9 +271,14 @@ class DecisionEngine:
 
     @staticmethod
     def _active(row: Demarche, known: Mapping[str, str]) -> bool:
+        """An urgent row with conditions is considered once one of them is known to hold.
+
+        `msa: non` never counts: naming the CAF, the CPAM or the CARSAT implies it, and ruling out
+        the MSA says nothing about urgency (a plain request would otherwise open the urgent path).
+        """
         if row.category != "urgent" or not row.conditions:
             return True
-        return any(known.get(k) == v for k, v in row.conditions.items())
+        return any(known.get(k) == v for k, v in row.conditions.items() if (k, v) != ("msa", "non"))
 
     def _askable(self, key: str, facts: Mapping[str, str]) -> bool:
         cond = self.conditions[key]
@@ -275,12 +288,22 @@ class DecisionEngine:
 
     def _assume_unaskable(self, candidates: List[Demarche], facts: Mapping[str, str]) -> List[Demarche]:
         """Rows still open once facts that are never asked take their default (MSA, urgency of a title…)."""
-        assumed = {
-            k: c.default for k, c in self.conditions.items() if not c.askable and facts.get(k, UNKNOWN) == UNKNOWN
-        }
+        assumed = self._unaskable_defaults(facts)
         return [r for r in candidates if self._compatible(r, assumed)] or candidates
 
+    @staticmethod
+    def _holds(row: Demarche, settled: Mapping[str, str]) -> bool:
+        return all(settled.get(k) == v for k, v in row.conditions.items())
+
+    def _unaskable_defaults(self, facts: Mapping[str, str]) -> Dict[str, str]:
+        return {k: c.default for k, c in self.conditions.items() if not c.askable and facts.get(k, UNKNOWN) == UNKNOWN}
+
     def _next_question(self, candidates: List[Demarche], facts: Mapping[str, str]) -> Optional[str]:
+        """The first askable key whose two answers keep different categories (both keeping a row).
+
+        A key for which one answer leaves no candidate only points at rows that are not considered
+        yet (an urgent row waiting for `bloquee: oui`): asking it would go looking for urgency.
+        """
         if len({r.category for r in candidates}) <= 1:
             return None
         keys = sorted({k for r in candidates for k in r.conditions}, key=lambda k: self.order.get(k, 99))
@@ -291,7 +314,7 @@ class DecisionEngine:
                 value: {r.category for r in candidates if r.conditions.get(key, value) == value}
                 for value in ("oui", "non")
             }
-            if branches["oui"] != branches["non"]:
+            if all(branches.values()) and branches["oui"] != branches["non"]:
                 return key
         return None
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.engine import Caveat, Outcome, Question
-from bot.knowledge.types import CATEGORY_LABELS, Contact, Demarche, EmergencyNumber, Operator
+from bot.knowledge.types import CATEGORY_LABELS, Contact, Demarche, EmergencyNumber, LocalSupplement, Operator
 
 AGENT = "agent"
 PUBLIC = "public"
@@ -56,6 +56,19 @@ def normalise_audience(value: Optional[str]) -> str:
 
 def visible_contacts(contacts: Sequence[Contact], audience: str) -> List[Contact]:
     return [c for c in contacts if audience == AGENT or c.audience == PUBLIC]
+
+
+def local_wording(supplement: LocalSupplement, audience: str) -> Optional[Tuple[str, str]]:
+    """(title, text) of a local supplement for `audience`, or None if it has nothing for it.
+
+    Counsellors read the booklet's wording; the public reads it only when the supplement's audience
+    is `public`, otherwise its public wording if it has one (never the counsellor text, which may
+    name counsellor-only channels)."""
+    if audience == AGENT or supplement.audience == PUBLIC:
+        return supplement.title, supplement.text
+    if supplement.public_text:
+        return supplement.public_title, supplement.public_text
+    return None
 
 
 def _contact_payload(contacts: Sequence[Contact]) -> List[Dict[str, str]]:
@@ -127,6 +140,13 @@ def _caveat_line(caveat: Caveat, audience: str, conditions, operators: Mapping[s
     return f"Si {cond.case(caveat.value, PUBLIC)} : {short}."
 
 
+def _contact_line(contact: Contact) -> str:
+    suffix = " (réservé aux conseillers)" if contact.audience == AGENT else ""
+    if contact.kind == "service":
+        return f"- {contact.value} ({contact.label}){suffix}"
+    return f"- {contact.label} : {contact.value}{suffix}"
+
+
 def _numbers_text(numbers: Sequence[EmergencyNumber], audience: str) -> List[str]:
     if not numbers:
         return []
@@ -165,9 +185,7 @@ def render_outcome(
         lines += [next_step]
     if contacts:
         lines.append("Contacts :" if audience == AGENT else "Contacts utiles :")
-        for c in contacts:
-            suffix = " (réservé aux conseillers)" if c.audience == AGENT else ""
-            lines.append(f"- {c.label} : {c.value}{suffix}" if c.kind != "service" else f"- {c.value} ({c.label}){suffix}")
+        lines += [_contact_line(c) for c in contacts]
     if caveats:
         lines.append("À savoir :")
         lines += [f"- {c}" for c in caveats]
@@ -175,15 +193,19 @@ def render_outcome(
     if local:
         name, supplements = local
         for sup in supplements:
+            wording = local_wording(sup, audience)
+            if wording is None:
+                continue
+            title, text = wording
             sup_contacts = visible_contacts(sup.contacts, audience)
-            lines.append(f"Précision locale ({name}) — {sup.title} : {sup.text}")
-            lines += [f"- {c.label} : {c.value}" for c in sup_contacts]
+            lines.append(f"Précision locale ({name}) — {title} : {text}")
+            lines += [_contact_line(c) for c in sup_contacts]
             local_payload.append(
                 {
                     "id": sup.id,
                     "departement": sup.departement,
-                    "title": sup.title,
-                    "text": sup.text,
+                    "title": title,
+                    "text": text,
                     "contacts": _contact_payload(sup_contacts),
                     "source": {"file": sup.document, "section": sup.section, "line": sup.line},
                 }

@@ -1,10 +1,13 @@
 """One conversation turn at a time, through bot.conversation.Guichet on the real SQL knowledge base."""
+from pathlib import Path
+
 import pytest
 
 from bot.conversation import Guichet, Turn
 from bot.services import audience_from_metadata
 
 AGENT_ONLY = ("Administration+", "back-office", "Osmose")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +50,13 @@ def test_question_then_answer_by_button_value(guichet):
 def test_je_ne_sais_pas_gives_the_safe_default_and_the_other_case(guichet):
     first = run(guichet, "rsa_prime_activite", "la caf me verse plus rien depuis des mois")
     assert payload(first)["key"] == "detresse"
-    out = run(guichet, "je_ne_sais_pas", "je sais pas", slots=first.slots)
+    second = run(guichet, "je_ne_sais_pas", "je sais pas", slots=first.slots)
+    assert payload(second)["key"] == "prestation_interrompue"
+    out = run(guichet, "je_ne_sais_pas", "je sais pas", slots=second.slots)
     answer = payload(out, "answer")
     assert answer["category"] == "niveau_2"
     assert any(c.startswith("Si vous êtes dans une situation d'urgence") for c in answer["caveats"])
+    assert any(c.startswith("Si votre prestation est interrompue depuis 3 mois") for c in answer["caveats"])
 
 
 def test_public_answer_speaks_to_the_person_and_hides_agent_channels(guichet):
@@ -70,7 +76,23 @@ def test_public_answer_speaks_to_the_person_and_hides_agent_channels(guichet):
     assert any(c["audience"] == "agent" for c in payload(agent)["contacts"])
 
 
-def test_every_public_answer_of_the_referentiel_is_free_of_agent_channels(guichet, knowledge):
+LOCAL_PACKS = sorted(path.stem for path in (ROOT / "knowledge" / "local").glob("*.yml"))
+
+
+def agent_only_values(knowledge):
+    """Phones, e-mails and URLs given for counsellors only (national rows and local supplements)."""
+    contacts = [c for d in knowledge.demarches for c in d.contacts]
+    contacts += [c for pack in knowledge.local.values() for sup in pack.supplements for c in sup.contacts]
+    public = {c.value for c in contacts if c.audience == "public"}
+    return {c.value for c in contacts if c.audience == "agent" and c.kind != "service"} - public
+
+
+@pytest.mark.parametrize("departement", [None, *LOCAL_PACKS])
+def test_every_public_answer_of_the_referentiel_is_free_of_agent_channels(repo, knowledge, departement):
+    """Every row, nationally and with each knowledge/local/*.yml applied (GUICHET_DEPARTEMENT)."""
+    guichet = Guichet(repo, departement=departement)
+    forbidden = AGENT_ONLY + tuple(sorted(agent_only_values(knowledge)))
+    shown_local = set()
     for topic in guichet.topics:
         for row in guichet.repo.topic(topic):
             slots = dict(row.conditions)
@@ -84,7 +106,10 @@ def test_every_public_answer_of_the_referentiel_is_free_of_agent_channels(guiche
                 out = run(guichet, {"oui": "affirm", "non": "deny", "inconnu": "je_ne_sais_pas"}[value], value,
                           slots=out.slots)
             text = " ".join(r.text for r in out.replies) + str(payload(out))
-            assert not any(word in text for word in AGENT_ONLY), (topic, row.id)
+            assert not [word for word in forbidden if word in text], (topic, row.id)
+            shown_local |= {line["id"] for line in payload(out).get("local", [])}
+    if departement:
+        assert shown_local, "the local supplements are applied"
 
 
 def test_answer_without_question_when_text_says_it(guichet):

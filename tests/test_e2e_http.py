@@ -97,6 +97,8 @@ def test_question_then_answer_over_rest(server):
     assert question["key"] == "detresse"
     assert [o["value"] for o in question["options"]] == ["oui", "non", "inconnu"]
     assert any(m.get("buttons") for m in first)
+    # calm: is the benefit interrupted for 3 months although a new document is in the file?
+    assert custom(say(server, "e2e-1", "/deny"), "question")["key"] == "prestation_interrompue"
     answer = custom(say(server, "e2e-1", "/deny"), "answer")
     assert answer["category"] == "niveau_2" and answer["operator"] == "caf"
     assert answer["source"]["section"] and answer["contacts"] is not None

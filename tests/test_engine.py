@@ -91,6 +91,31 @@ def test_urgency_is_never_assumed(synthetic):
     assert eng.decide("t", {"bloquee": "oui", "detresse": "oui"}, "").demarche.id == "caf.urgent"
 
 
+def test_ruling_out_the_msa_never_opens_the_urgent_path(synthetic):
+    """Naming the CAF implies `msa: non`; that alone must not make an urgent row a candidate (issue 11, point 4)."""
+    eng = synthetic(
+        row("faire", "t", "niveau_1", detresse="non", question_dossier="non", msa="non"),
+        row("question", "t", "niveau_2", detresse="non", question_dossier="oui", msa="non"),
+        row("urgent", "t", "urgent", detresse="oui", bloquee="oui", msa="non"),
+    )
+    q = eng.decide("t", {}, "mes ressources à la CAF")
+    assert isinstance(q, Question) and q.key == "question_dossier" and "caf.urgent" not in q.candidates
+    # a fact that does point to urgency still opens it
+    assert eng.decide("t", {"bloquee": "oui"}, "mes ressources à la CAF").key == "detresse"
+
+
+def test_a_question_that_would_only_look_for_urgency_is_not_asked(synthetic):
+    """Both sibling rows carry `bloquee: non` for an urgent row not considered yet: ask what tells them apart."""
+    eng = synthetic(
+        row("consulter", "t", "niveau_1", bloquee="non", question_dossier="non"),
+        row("contester", "t", "niveau_2", bloquee="non", question_dossier="oui"),
+        row("rupture", "t", "urgent", bloquee="oui"),
+    )
+    q = eng.decide("t", {}, "mes paiements")
+    assert isinstance(q, Question) and q.key == "question_dossier"
+    assert eng.decide("t", {}, "mes paiements sont suspendus").demarche.id == "caf.rupture"
+
+
 def test_distress_in_the_text_goes_to_the_operator_urgent_row(synthetic):
     eng = synthetic(
         row("logement", "t", "niveau_1"),
@@ -130,8 +155,94 @@ def test_caf_stopped_paying_rsa_asks_for_distress(engine):
     urgent = engine.decide("rsa_prime_activite", {"detresse": "oui"}, text)
     assert urgent.demarche.id == "caf.urgence_rupture_droits" and urgent.demarche.category == "urgent"
     assert any(c.kind == "service" and "Administration+" in c.value for c in urgent.demarche.contacts)
-    calm = engine.decide("rsa_prime_activite", {"detresse": "non"}, text)
+
+
+def test_caf_benefit_stopped_for_three_months_with_a_new_document_is_urgent_without_distress(engine):
+    """Seed 001 line 80, second case: « prestation interrompue depuis 3 mois avec une nouvelle pièce au dossier »."""
+    text = "ma CAF ne me verse plus le RSA depuis trois mois"
+    q = engine.decide("rsa_prime_activite", {"detresse": "non"}, text)
+    assert isinstance(q, Question) and q.key == "prestation_interrompue"
+    urgent = engine.decide("rsa_prime_activite", {"detresse": "non", "prestation_interrompue": "oui"}, text)
+    assert urgent.demarche.id == "caf.urgence_prestation_interrompue" and urgent.demarche.category == "urgent"
+    assert urgent.demarche.source.line == 80
+    assert {c.label for c in urgent.demarche.contacts if c.value.startswith("Correspondant")} == {"Via Administration+"}
+    calm = engine.decide("rsa_prime_activite", {"detresse": "non", "prestation_interrompue": "non"}, text)
     assert calm.demarche.id == "caf.ressources_questions" and calm.demarche.category == "niveau_2"
+
+
+def test_a_stopped_pension_is_urgent_without_distress(engine):
+    """Seed 001 line 173: « En cas de rupture de droit, de paiement ou autre situation considérée comme urgente »."""
+    out = engine.decide("paiement_retraite", {}, "ma retraite n'est plus versée depuis deux mois")
+    assert isinstance(out, Outcome) and out.demarche.id == "assurance_retraite.urgence"
+    calm = engine.decide("paiement_retraite", {"bloquee": "oui", "detresse": "non"}, "ma retraite")
+    assert calm.demarche.id == "assurance_retraite.urgence" and calm.demarche.category == "urgent"
+    # any other urgent situation (distress) still reaches the Assurance retraite's urgent row
+    other = engine.decide("preparer_retraite", {}, "je n'ai plus rien à manger, je voudrais préparer ma retraite CARSAT")
+    assert other.demarche.operator == "assurance_retraite" and other.demarche.category == "urgent"
+
+
+def test_a_complex_case_without_ameli_account_goes_to_the_cpam_back_office_without_distress(engine):
+    """Seed 001 line 116: « situations complexes ou urgentes » of a person who will not have an ameli account."""
+    text = "j'ai une anomalie administrative sur mon dossier, je ne veux pas créer de compte ameli"
+    out = engine.decide("assurance_maladie_situation", {}, text)
+    assert isinstance(out, Outcome) and out.demarche.id == "assurance_maladie.expertise_sans_compte_ameli"
+    calm = engine.decide("assurance_maladie_situation", {"detresse": "non", "autonome_numerique": "non"}, "situation complexe")
+    assert calm.demarche.id == "assurance_maladie.expertise_sans_compte_ameli"
+    # with an ameli account, the niveau 2 rendez-vous (via the account or the 36 46)
+    online = engine.decide("assurance_maladie_situation", {"autonome_numerique": "oui"}, "situation complexe")
+    assert online.demarche.id == "assurance_maladie.situation_complexe"
+
+
+def test_france_travail_administration_plus_needs_fragility_and_a_blocked_procedure(engine):
+    """Seed 000 line 77 with the NB of lines 75 and 92: both criteria for Administration+."""
+    fragile = engine.decide("indemnisation_chomage", {"detresse": "oui", "bloquee": "non"}, "France Travail m'a radié")
+    assert fragile.demarche.operator == "france_travail" and fragile.demarche.category == "niveau_2"
+    blocked = engine.decide("indemnisation_chomage", {}, "France Travail ne me répond pas depuis deux mois")
+    assert isinstance(blocked, Question) and blocked.key == "detresse"
+    both = engine.decide("indemnisation_chomage", {"detresse": "oui"}, "France Travail ne me répond pas depuis deux mois")
+    assert both.demarche.id == "france_travail.urgence"
+
+
+@pytest.mark.parametrize(
+    "topic, text, expected",
+    [
+        ("cheque_energie_perte_vol", "mon chèque énergie est abîmé", "cheque_energie.cheque_perdu_vole_abime"),
+        ("cheque_energie_perte_vol", "j'ai perdu mon chèque énergie, comment le déclarer ?", "cheque_energie.perte_vol_declarer"),
+        ("cheque_energie_perte_vol", "j'ai déjà déclaré le vol de mon chèque, toujours rien", "cheque_energie.cheque_perdu_vole_abime"),
+        ("maprimeadapt", "créer mon compte MaPrimeAdapt' pour adapter ma salle de bain", "france_renov.mpa_creation_dossier"),
+        ("maprimeadapt", "mon AMO ne me répond plus sur mon dossier MaPrimeAdapt'", "france_renov.mpa_suivi_dossier"),
+    ],
+)
+def test_sibling_rows_are_told_apart_by_what_the_seed_distinguishes(engine, topic, text, expected):
+    """Chèque énergie lines 226/237 and MaPrimeAdapt' lines 32/33, without the « décision, montant, refus » question."""
+    out = engine.decide(topic, {}, text)
+    assert isinstance(out, Outcome) and out.demarche.id == expected
+
+
+def test_where_is_my_maprimeadapt_file_asks_whether_an_amo_has_it(engine):
+    text = "où en est mon dossier MaPrimeAdapt' ?"
+    q = engine.decide("maprimeadapt", {}, text)
+    assert isinstance(q, Question) and q.key == "orientation_amo"
+    assert engine.decide("maprimeadapt", {"orientation_amo": "oui"}, text).demarche.id == "france_renov.mpa_suivi_dossier"
+    assert engine.decide("maprimeadapt", {"orientation_amo": "non"}, text).demarche.id == "france_renov.mpa_creation_dossier"
+
+
+@pytest.mark.parametrize(
+    "topic, text, expected",
+    [
+        ("rsa_prime_activite", "comment déclarer mes ressources trimestrielles RSA à la CAF", "caf.ressources_demarches"),
+        ("paiement_retraite", "comment consulter mes paiements de retraite à la CARSAT", "question_dossier"),
+    ],
+)
+def test_naming_the_caf_or_the_carsat_asks_no_blockage_question(engine, topic, text, expected):
+    out = engine.decide(topic, {}, text)
+    got = out.key if isinstance(out, Question) else out.demarche.id
+    assert got == expected
+
+
+def test_an_msa_member_in_distress_still_reaches_the_msa(engine):
+    out = engine.decide("rsa_prime_activite", {}, "je suis agriculteur, plus de RSA depuis 3 mois, je n'ai plus rien à manger")
+    assert out.demarche.id == "msa.urgence"
 
 
 def test_carte_grise_is_level_one_with_the_urgent_path_as_caveat(engine):
@@ -159,8 +270,21 @@ def test_suicidal_words_give_3114_whatever_the_topic(engine):
 def test_distress_without_operator(engine):
     out = engine.distress("mon mari me frappe")
     assert out.demarche is None
-    assert [n.value for n in out.numbers] == ["3919", "17", "112"]
+    assert [n.value for n in out.numbers] == ["3919", "17", "112", "114", "116 006"]
     assert engine.distress("la CAF m'a tout coupé, je dors dehors", operator="caf").demarche.id.startswith("caf.urgence")
+
+
+@pytest.mark.parametrize(
+    "text, numbers",
+    [
+        ("je pense au suicide", ["3114", "15"]),
+        ("au secours, je suis en danger immédiat", ["17", "112", "15", "114"]),
+        ("mon conjoint me frappe", ["3919", "17", "112", "114", "116 006"]),
+    ],
+)
+def test_national_numbers_of_each_kind_of_distress(engine, text, numbers):
+    """15 (SAMU) for suicide and immediate danger, 114 (SMS, video, silent) and 116 006 (victims) for violences."""
+    assert [n.value for n in engine.distress(text).numbers] == numbers
 
 
 def test_distress_prefers_the_operator_the_person_named(engine):

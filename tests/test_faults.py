@@ -84,6 +84,7 @@ def test_conversation_resumes_after_both_servers_are_killed(servers):
     servers.kill9(servers.actions)
     servers.start_actions()
     servers.start_rasa()
+    assert custom(say(servers.url, "fault-2", "non"), "question")["key"] == "prestation_interrompue"
     answer = custom(say(servers.url, "fault-2", "non"), "answer")
     assert answer["category"] == "niveau_2" and answer["operator"] == "caf"
 

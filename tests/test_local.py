@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot.conversation import Guichet, Turn
+from bot.render import local_wording
 from bot.text import fold
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +64,10 @@ def test_jura_answer_shows_national_step_and_labelled_local_line(repo, jura):
     assert answer_l["next_step"] == answer_n["next_step"]  # never replaced
     assert answer_n["local"] == []
     assert any(l["id"] == sup.id for l in answer_l["local"])
-    assert "Précision locale (Jura)" in out_l.replies[0].text and sup.text in out_l.replies[0].text
+    title, text = local_wording(sup, "public")
+    assert "Précision locale (Jura)" in out_l.replies[0].text and f"{title} : {text}" in out_l.replies[0].text
+    out_a, _ = first_answer(local, topic, "", audience="agent")
+    assert f"{sup.title} : {sup.text}" in out_a.replies[0].text  # counsellors read the booklet's wording
 
 
 def test_superseded_lines_are_never_shown(repo, jura):
@@ -79,3 +83,38 @@ def test_public_never_sees_agent_only_local_contacts(repo, jura):
         _, answer = first_answer(local, sup.topics[0], "")
         for line in answer["local"]:
             assert all(c["audience"] == "public" for c in line["contacts"])
+
+
+@pytest.mark.parametrize(
+    "topic, text",
+    [
+        ("espace_msa", "j'arrive pas à me connecter à mon espace msa"),
+        ("aide_logement", "la msa m'a refusé l'allocation logement"),
+        ("espace_retraite", "je n'arrive pas à modifier mes informations sur mon espace retraite carsat"),
+    ],
+)
+def test_local_supplements_show_the_public_only_what_it_may_see(repo, jura, topic, text):
+    """Issue 11, point 13: counsellor wording and agent-only contacts of 39.yml never reach the public."""
+    local = Guichet(repo, departement="39")
+    agent_values = {c.value for s in jura.supplements for c in s.contacts if c.audience == "agent" and c.kind != "service"}
+    out, answer = first_answer(local, topic, text)
+    shown = out.replies[0].text + str(answer)
+    assert not [v for v in agent_values if v in shown]
+    for line in answer["local"]:
+        sup = next(s for s in jura.supplements if s.id == line["id"])
+        assert (line["title"], line["text"]) == local_wording(sup, "public")
+        assert sup.audience == "public" or line["text"] != sup.text
+    # counsellors still get the booklet's channels
+    out_a, answer_a = first_answer(local, topic, text, audience="agent")
+    assert [v for v in agent_values if v in out_a.replies[0].text]
+
+
+def test_every_kept_supplement_has_an_audience_and_a_public_wording_without_agent_channels(jura):
+    for sup in (s for s in jura.supplements if s.status == "kept"):
+        assert sup.audience in ("agent", "public"), sup.id
+        if sup.audience == "public":
+            assert all(c.audience == "public" for c in sup.contacts), sup.id
+        elif sup.public_text:
+            wording = fold(sup.public_title + " " + sup.public_text)
+            assert not any(w in wording for w in ("administration+", "back-office", "osmose")), sup.id
+            assert not any(fold(c.value) in wording for c in sup.contacts if c.audience == "agent"), sup.id

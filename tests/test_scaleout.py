@@ -122,7 +122,9 @@ def test_conversation_alternates_between_instances(cluster):
         return messages
 
     assert custom(turn(0, RSA), "question")["key"] == "detresse"  # instance A asks
-    answer = custom(turn(1, "non"), "answer")  # instance B knows the pending question (slots in PostgreSQL)
+    # instance B knows the pending question (slots in PostgreSQL) and asks the calm case's next one
+    assert custom(turn(1, "non"), "question")["key"] == "prestation_interrompue"
+    answer = custom(turn(0, "non"), "answer")
     assert answer["operator"] == "caf" and answer["category"] == "niveau_2"
     carte = custom(turn(0, CARTE_GRISE), "answer")
     assert carte["operator"] == "france_titres" and carte["category"] == "niveau_1"
@@ -138,8 +140,10 @@ def test_conversation_alternates_between_instances(cluster):
 
 def _scripted(cluster: Cluster, sender: str, offset: int):
     """One person's conversation, each message through the other instance than the previous one."""
-    script = [(RSA, "question"), ("oui" if offset % 2 else "non", "answer"), (CARTE_GRISE, "answer"),
-              (f"merci {offset}", None), (RSA, None), ("au revoir", None)]
+    # distress (odd offsets): one question; calm (even offsets): a second question, then the answer
+    answers = [("oui", "answer")] if offset % 2 else [("non", "question"), ("non", "answer")]
+    script = [(RSA, "question"), *answers, (CARTE_GRISE, "answer"), (f"merci {offset}", None), (RSA, None),
+              ("au revoir", None)]
     replies, customs = [], []
     for i, (text, kind) in enumerate(script):
         messages = say(cluster.webhook(i + offset), sender, text)
@@ -154,6 +158,8 @@ def test_concurrent_conversations_through_both_instances(cluster):
         results = list(pool.map(lambda n: _scripted(cluster, senders[n], n), range(len(senders))))
     for n, (sender, (sent, replies, customs)) in enumerate(zip(senders, results)):
         assert customs[0]["key"] == "detresse"
+        if n % 2 == 0:
+            assert customs.pop(1)["key"] == "prestation_interrompue", sender
         expected = ("urgent", "caf.urgence_rupture_droits") if n % 2 else ("niveau_2", None)
         assert customs[1]["category"] == expected[0] and customs[1]["operator"] == "caf", (sender, customs[1])
         if expected[1]:

@@ -197,6 +197,7 @@ supplements:
       demarches: []
     title: Accueil CAF du Jura
     text: Permanence de la CAF à la sous-préfecture.
+    audience: public
     contacts:
       - {kind: url, value: caf.fr, label: Site de la CAF, audience: public}
     status: kept
@@ -233,3 +234,37 @@ def test_broken_local_file_is_reported_clearly(tmp_path):
     assert found["applies_to.topics"].entry == "jura.caf_accueil" and found["applies_to.topics"].line == 7
     assert "pas_un_sujet" in found["applies_to.topics"].message
     assert "clé inconnue" in found["category"].message  # a supplement never carries a category
+
+
+AGENT_TEXT = """\
+    title: Correspondant CAF du Jura
+    text: Écrire au correspondant de la CAF, back-office@caf39.fr.
+    audience: agent
+    contacts:
+      - {kind: email, value: back-office@caf39.fr, label: Correspondant de la CAF, audience: agent}
+"""
+
+
+def test_local_supplement_audience_and_public_wording(tmp_path):
+    """Point 13 of issue 11: who may read a supplement, and a public wording without agent channels."""
+    base = LOCAL.replace(
+        """    title: Accueil CAF du Jura
+    text: Permanence de la CAF à la sous-préfecture.
+    audience: public
+    contacts:
+      - {kind: url, value: caf.fr, label: Site de la CAF, audience: public}
+""",
+        AGENT_TEXT,
+    )
+    public = "    public:\n      title: Correspondant CAF\n      text: Un conseiller peut contacter la CAF pour vous.\n"
+    [sup] = load_knowledge(make_local(tmp_path / "ok", base.replace("    contacts:", public + "    contacts:")),
+                           require_all_operators=False).local["39"].supplements
+    assert (sup.audience, sup.public_title, sup.public_text) == ("agent", "Correspondant CAF", "Un conseiller peut contacter la CAF pour vous.")
+    leak = public.replace("contacter la CAF", "écrire à back-office@caf39.fr")
+    found = {p.field: p for p in problems(make_local(tmp_path / "leak", base.replace("    contacts:", leak + "    contacts:")))}
+    assert set(found) == {"public.text"} and "back-office@caf39.fr" in found["public.text"].message
+    public_with_agent_contact = base.replace("audience: agent\n    contacts", "audience: public\n    contacts")
+    found = {p.field: p for p in problems(make_local(tmp_path / "public", public_with_agent_contact))}
+    assert set(found) == {"audience"} and "réservé aux conseillers" in found["audience"].message
+    found = {p.field: p for p in problems(make_local(tmp_path / "none", base.replace("    audience: agent\n", "")))}
+    assert set(found) == {"audience"} and "obligatoire" in found["audience"].message

@@ -110,6 +110,10 @@ def test_distress_is_asked_once_per_conversation(repo):
     assert first.replies[0].custom["key"] == "detresse"
     slots = {**first.slots}
     answered = guichet.handle(Turn("deny", "non", slots=slots))
+    while answered.replies[0].custom["type"] == "question":  # other questions of the request
+        assert answered.replies[0].custom["key"] != "detresse"
+        slots.update(answered.slots)
+        answered = guichet.handle(Turn("je_ne_sais_pas", "je ne sais pas", slots=slots))
     assert answered.replies[0].custom["type"] == "answer"
     slots.update(answered.slots)
     again = guichet.handle(Turn("rsa_prime_activite", "je tiens plus, et la prime d'activite ?", slots=slots))
@@ -188,3 +192,15 @@ def test_the_test_sentences_are_not_training_data():
         seen.update(fold(line) for line in path.read_text(encoding="utf-8").splitlines())
     for text in DISTRESS + RUPTURE + CALM:
         assert not any(fold(text) in line for line in seen), text
+
+
+def test_a_closed_right_at_the_assurance_maladie_is_urgent_without_distress(repo):
+    """Seed 001 line 117: « Toute urgence concernant la situation d'un assuré (rupture de droit, de
+    paiement, mal-être...) »: the rupture alone reaches the urgent row, the calm complex case does not."""
+    engine = Guichet(repo).engine
+    text = "la pharmacie refuse ma carte vitale, mes droits a la secu sont fermes depuis le 1er"
+    out = engine.decide("assurance_maladie_situation", {"bloquee": "oui", "detresse": "non"}, text)
+    assert out.demarche.id == "assurance_maladie.urgence_rupture" and out.demarche.category == "urgent"
+    calm = engine.decide("assurance_maladie_situation", {"bloquee": "non", "detresse": "non",
+                                                        "autonome_numerique": "oui"}, text)
+    assert calm.demarche.category == "niveau_2"

@@ -195,6 +195,9 @@ def _insert(session: Session, knowledge: Knowledge) -> None:
                     contacts=[
                         {"kind": c.kind, "value": c.value, "label": c.label, "audience": c.audience} for c in sup.contacts
                     ],
+                    audience=sup.audience,
+                    public_title=sup.public_title,
+                    public_text=sup.public_text,
                 )
             )
     for position, sit in enumerate(knowledge.situations):

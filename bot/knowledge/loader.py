@@ -35,6 +35,7 @@ from bot.knowledge.types import (
     Source,
     Variant,
 )
+from bot.text import fold
 
 CONDITIONS_FILE = "conditions.yml"
 SYNONYMS_FILE = "synonyms.yml"
@@ -628,7 +629,50 @@ SUPPLEMENT_KEYS = {
     "status": True,
     "note": True,
     "source": True,
+    "audience": True,
+    "public": False,
 }
+# Words of counsellor-only channels, never in a supplement's public wording.
+AGENT_CHANNEL_WORDS = ("administration+", "administration +", "back-office", "back office", "osmose")
+
+
+def _check_supplement_audience(item: dict, entry: str, contacts: List[Contact], rep: "_Reporter"):
+    """`audience` says who may read title and text; a counsellor text may have a `public` wording.
+
+    Returns (audience, public title, public text)."""
+    audience = item.get("audience")
+    if audience not in AUDIENCES:
+        if "audience" in item:  # a missing key is already reported by check_keys
+            rep.add(_line_of(item, "audience"), entry, "audience", f"attendu : {' ou '.join(AUDIENCES)} (qui peut lire le titre et le texte)")
+        return None, None, None
+    agent_contacts = [c for c in contacts if c.audience == "agent"]
+    if audience == "public" and agent_contacts:
+        rep.add(
+            _line_of(item, "audience"), entry, "audience",
+            "un complément public ne peut pas avoir de contact réservé aux conseillers : "
+            "mettez audience: agent et, si utile, une formulation publique (public: {title, text})",
+        )
+    raw = item.get("public")
+    if raw is None:
+        return audience, None, None
+    if audience == "public":
+        rep.add(_line_of(item, "public"), entry, "public", "inutile : le texte est déjà destiné au public")
+        return audience, None, None
+    if not rep.check_keys(raw, {"title": True, "text": True}, entry, "public"):
+        return audience, None, None
+    title = rep.text(raw, "title", entry, "public")
+    text = rep.text(raw, "text", entry, "public")
+    if title and text:
+        wording = fold(f"{title} {text}")
+        digits = re.sub(r"\D", "", wording)
+        leaked = [w for w in AGENT_CHANNEL_WORDS if w in wording]
+        leaked += [
+            c.value for c in agent_contacts
+            if (c.kind == "phone" and re.sub(r"\D", "", c.value) in digits) or (c.kind != "phone" and fold(c.value) in wording)
+        ]
+        if leaked:
+            rep.add(_line_of(raw, "text"), entry, "public.text", f"canal réservé aux conseillers dans la formulation publique : {', '.join(leaked)}")
+    return audience, title, text
 
 
 def _load_local(
@@ -694,6 +738,7 @@ def _load_local(
             if status not in LOCAL_STATUSES:
                 rep.add(_line_of(item, "status"), entry, "status", f"attendu : {' ou '.join(LOCAL_STATUSES)}")
             contacts = _load_contacts(item, entry, rep)
+            audience, public_title, public_text = _check_supplement_audience(item, entry, contacts, rep)
             source = item.get("source")
             section, line = None, None
             if rep.check_keys(source, SOURCE_KEYS, entry, "source"):
@@ -706,6 +751,7 @@ def _load_local(
                     LocalSupplement(
                         entry, departement, title, text, status, note, document, section, line,
                         tuple(applied_topics), tuple(applied_ids), tuple(contacts),
+                        audience=audience, public_title=public_title, public_text=public_text,
                     )
                 )
         problems.extend(rep.problems)

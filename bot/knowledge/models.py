@@ -164,6 +164,9 @@ class LocalSupplementRow(KnowledgeBase):
     topics = Column(JSON, nullable=False)
     demarches = Column(JSON, nullable=False)
     contacts = Column(JSON, nullable=False)
+    audience = Column(String(10), nullable=False)
+    public_title = Column(String(200), nullable=True)
+    public_text = Column(Text, nullable=True)
 
 
 class SituationRow(KnowledgeBase):

@@ -210,6 +210,7 @@ class KnowledgeRepository:
                     r.id, r.departement, r.title, r.text, r.status, r.note, r.document, r.section, r.line,
                     tuple(r.topics), tuple(r.demarches),
                     tuple(Contact(c["kind"], c["value"], c["label"], c["audience"]) for c in r.contacts),
+                    audience=r.audience, public_title=r.public_title, public_text=r.public_text,
                 )
                 for r in rows
             ]

@@ -137,6 +137,9 @@ class LocalSupplement:
     topics: Tuple[str, ...] = ()
     demarches: Tuple[str, ...] = ()
     contacts: Tuple[Contact, ...] = ()
+    audience: str = "agent"  # who may read title and text: agent (counsellor wording or channels) | public
+    public_title: Optional[str] = None  # with audience agent: the same precision worded for the person
+    public_text: Optional[str] = None
 
     def applies_to(self, demarche: "Demarche") -> bool:
         return demarche.id in self.demarches or demarche.topic in self.topics
