@@ -26,10 +26,11 @@ from bot.render import (
 
 ANSWER_INTENTS = {"affirm": "oui", "deny": "non", "je_ne_sais_pas": UNKNOWN}
 MAX_CHOICES = 3
+MAX_QUESTIONS = 3  # per request: then the answer, with what the other answers would change as caveats
 # lowest NLU confidence at which the likeliest topic names the operator of an urgent answer
 RANKED_OPERATOR_MIN = 0.2
 # Slots that describe the current request (reset when a new request starts).
-REQUEST_SLOTS = ("topic", "request_text", "pending_question")
+REQUEST_SLOTS = ("topic", "request_text", "pending_question", "questions_asked")
 
 
 @dataclass
@@ -129,16 +130,19 @@ class Guichet:
             return TurnResult([Reply(text)])
         facts = self._facts(turn.slots, keep_request=True)
         facts[str(key)] = value
-        return self._decide(str(topic), facts, str(turn.slots.get("request_text") or ""), audience)
+        return self._decide(str(topic), facts, str(turn.slots.get("request_text") or ""), audience,
+                            asked=turn.slots.get("questions_asked"))
 
-    def _decide(self, topic: str, facts: Dict[str, str], text: str, audience: str) -> TurnResult:
+    def _decide(self, topic: str, facts: Dict[str, str], text: str, audience: str, asked: object = 0) -> TurnResult:
         named = self.operators_named(text)
         named = named[0] if len(named) == 1 else None  # two organisations: the démarche asked for decides
-        result = self.engine.decide(topic, facts, text, operator=named)
+        asked = int(float(asked or 0))
+        result = self.engine.decide(topic, facts, text, operator=named, may_ask=asked < MAX_QUESTIONS)
         slots: Dict[str, object] = {"topic": topic, "request_text": text, "misses": 0.0}
         slots.update(facts)
         if isinstance(result, Question):
             slots["pending_question"] = result.key
+            slots["questions_asked"] = float(asked + 1)
             return TurnResult([render_question(result, audience)], slots)
         return self._answer_result(result, audience, slots)
 

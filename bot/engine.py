@@ -198,9 +198,11 @@ class DecisionEngine:
     # -- decision ---------------------------------------------------------------------
 
     def decide(
-        self, topic: str, answers: Mapping[str, str] = (), text: str = "", operator: Optional[str] = None
+        self, topic: str, answers: Mapping[str, str] = (), text: str = "", operator: Optional[str] = None,
+        may_ask: bool = True,
     ) -> "Question | Outcome":
-        """`operator`: the operator the person named, if any (preferred for the urgent path)."""
+        """`operator`: the operator the person named, if any (preferred for the urgent path);
+        `may_ask`: False once the question budget is spent (unknown facts then take their default)."""
         rows = self.knowledge.topic(topic)
         if not rows:
             raise UnknownTopic(topic)
@@ -224,7 +226,7 @@ class DecisionEngine:
             if urgent and not any(self._holds(r, settled) for r in urgent):
                 # e.g. France Travail's Administration+ needs distress *and* a blocked procedure: ask
                 pending = [k for r in urgent for k in r.conditions if k not in facts and self._askable(k, facts)]
-                if pending:
+                if pending and may_ask:
                     key = min(pending, key=lambda k: self.order.get(k, 99))
                     return Question(key, topic, self.conditions[key], tuple(r.id for r in candidates), emergencies)
             if urgent:
@@ -237,11 +239,11 @@ class DecisionEngine:
         if not candidates:
             candidates = [r for r in rows if self._compatible(r, known)] or list(rows)
 
-        if alarm and DISTRESS in self.conditions and DISTRESS not in facts and any(
+        if may_ask and alarm and DISTRESS in self.conditions and DISTRESS not in facts and any(
             r.category == "urgent" and r.conditions.get(DISTRESS) == "oui" for r in candidates
         ):
             return Question(DISTRESS, topic, self.conditions[DISTRESS], tuple(r.id for r in candidates), emergencies)
-        question = self._next_question(self._assume_unaskable(candidates, facts), facts)
+        question = self._next_question(self._assume_unaskable(candidates, facts), facts) if may_ask else None
         if question is not None:
             return Question(question, topic, self.conditions[question], tuple(r.id for r in candidates), emergencies)
         return self._outcome(candidates, topic, facts, text, emergencies)

@@ -204,3 +204,15 @@ def test_a_closed_right_at_the_assurance_maladie_is_urgent_without_distress(repo
     calm = engine.decide("assurance_maladie_situation", {"bloquee": "non", "detresse": "non",
                                                         "autonome_numerique": "oui"}, text)
     assert calm.demarche.category == "niveau_2"
+
+
+def test_at_most_three_questions_per_request_then_the_answer(repo):
+    guichet = Guichet(repo, signals=FakeSignals(tiens={"detresse": 0.9}))
+    result = guichet.handle(Turn("rsa_prime_activite", "je tiens plus, la caf a arrete le rsa et je comprends pas"))
+    slots, keys = {}, []
+    while result.replies[0].custom["type"] == "question":
+        keys.append(result.replies[0].custom["key"])
+        slots.update(result.slots)
+        result = guichet.handle(Turn("je_ne_sais_pas", "je ne sais pas", slots=slots))
+    assert 1 <= len(keys) <= 3 and len(set(keys)) == len(keys), keys
+    assert result.replies[0].custom["type"] == "answer"
