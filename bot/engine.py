@@ -220,9 +220,9 @@ class DecisionEngine:
         if alarm and operator:
             ids = {r.id for r in candidates}
             candidates += [r for r in self.knowledge.urgent_rows(operator) if r.id not in ids and self._compatible(r, known)]
+        settled = {**self._unaskable_defaults(facts), **known}  # never-asked facts at their default
         if known.get(DISTRESS) == "oui":
             urgent = [r for r in candidates if r.category == "urgent" and (operator is None or r.operator == operator)]
-            settled = {**self._unaskable_defaults(facts), **known}
             if urgent and not any(self._holds(r, settled) for r in urgent):
                 # e.g. France Travail's Administration+ needs distress *and* a blocked procedure: ask
                 pending = [k for r in urgent for k in r.conditions if k not in facts and self._askable(k, facts)]
@@ -231,8 +231,7 @@ class DecisionEngine:
                     return Question(key, topic, self.conditions[key], tuple(r.id for r in candidates), emergencies)
             if urgent:
                 return self._outcome(urgent, topic, facts, text, emergencies)
-        # an urgent row whose conditions all hold (never-asked facts at their default) answers
-        settled = {**self._unaskable_defaults(facts), **known}
+        # an urgent row whose conditions all hold answers
         holding = [r for r in candidates if r.category == "urgent" and r.conditions and self._holds(r, settled)]
         if holding:
             return self._outcome(holding, topic, facts, text, emergencies)
