@@ -6,7 +6,6 @@ module directly.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -62,9 +61,7 @@ class Guichet:
         self.operators: Dict[str, Operator] = {o.slug: o for o in repository.operators()}
         self.topics: Dict[str, List[str]] = repository.topics()
         self.situations = {s.id: s for s in repository.situations()}
-        self._must_not = [
-            (req, [re.compile(p) for p in req.patterns]) for req in repository.out_of_scope_requests()
-        ]
+        self._must_not = repository.out_of_scope_requests()  # each compiled once (OutOfScopeRequest.matches)
         self.opening_hours = opening_hours
         self._aliases = sorted(
             ((self.engine.normalise(alias), o.slug) for o in self.operators.values() for alias in (*o.aliases, o.slug)),
@@ -247,10 +244,7 @@ class Guichet:
     def must_not_do(self, text: str):
         """A request a counter must not handle (knowledge/hors_champ.yml), if the text is one."""
         norm = self.engine.normalise(text)
-        for request, patterns in self._must_not:
-            if any(p.search(norm) for p in patterns):
-                return request
-        return None
+        return next((request for request in self._must_not if request.matches(norm)), None)
 
     def out_of_scope(self, turn: Turn) -> TurnResult:
         audience = normalise_audience(turn.audience)

@@ -14,6 +14,7 @@ import yaml
 
 from bot.conversation import Guichet, Turn
 from bot.engine import DecisionEngine
+from bot.knowledge.types import whole_words
 from bot.text import fold
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,12 +152,11 @@ def topic_examples(guichet):
 
 
 def matches(requests, texts):
-    compiled = [(r.id, re.compile(p)) for r in requests for p in r.patterns]
     return [
-        (rid, label, text)
+        (request.id, label, text)
         for label, text in texts
-        for rid, pattern in compiled
-        if pattern.search(DecisionEngine.normalise(text))
+        for request in requests
+        if request.matches(DecisionEngine.normalise(text))
     ]
 
 
@@ -171,16 +171,23 @@ def test_each_other_body_entry_is_listed_after_the_must_not_do_list_and_cites_it
         assert BODIES[request.id][0] in fold(seed[request.line - 1]), (request.id, seed[request.line - 1])
 
 
-def test_other_body_patterns_share_one_guard_of_the_12_operators(other_bodies):
-    patterns = [p for r in other_bodies for p in r.patterns]
-    guards = {p[: p.index("|pajemploi|") + len("|pajemploi|")] for p in patterns if "|pajemploi|" in p}
-    assert len(guards) == 1 and len(patterns) == sum(1 for p in patterns if "|pajemploi|" in p)
-    guard = guards.pop()
-    assert guard.startswith("^(?!.*\\b(")
-    operators = re.compile(r"\b(" + guard[len("^(?!.*\\b(") : -1] + r")\b")
+def test_the_guard_of_the_12_operators_is_written_once_and_applies_to_every_other_body_entry(knowledge, other_bodies):
+    names = knowledge.out_of_scope_operator_names
+    assert names == tuple(yaml.safe_load((ROOT / "knowledge" / "hors_champ.yml").read_text(encoding="utf-8"))["operator_names"])
+    assert all(r.unless_operators and r.operator_names == names for r in other_bodies)
+    # the PIMMS « demandes à ne pas traiter » keep their own patterns, without the operator guard
+    assert not any(r.unless_operators for r in knowledge.out_of_scope if r not in other_bodies)
+    # no copy left in the patterns nor in the near misses of an entry
+    assert not any("pajemploi" in p or p.startswith("^(?!") for r in other_bodies for p in (*r.patterns, *r.unless))
+    operators = whole_words(names)
     for name in ("caf", "cpam", "ameli", "msa", "impots", "france travail", "la poste", "banque postale", "ants",
                  "urssaf", "point justice", "france renov", "cheque energie", "assurance retraite", "carsat"):
         assert operators.search(f"ma question pour {name} svp"), name
+    for request in other_bodies:
+        text = DecisionEngine.normalise(BODIES[request.id][2][0])
+        assert request.matches(text), request.id
+        for name in ("caf", "france travail", "impots"):
+            assert not request.matches(f"{text} pour {name}"), (request.id, name)
 
 
 def test_other_body_redirects_speak_politely_and_keep_counsellor_wording_for_counsellors(other_bodies):

@@ -139,7 +139,8 @@ def test_condition_definitions_are_validated(tmp_path):
     broken = CONDITIONS.replace('oui: ["suicid"]', 'oui: ["suicid("]').replace("default: non", "default: peut-etre")
     found = {p.field: p for p in problems(make_dir(tmp_path, conditions=broken))}
     assert "default" in found and found["default"].file.endswith("conditions.yml")
-    assert found["implied_by.oui[0]"].line == 11 and "expression régulière invalide" in found["implied_by.oui[0]"].message
+    # the line of the pattern itself (the file has 10 lines: 11 was one past the list's line)
+    assert found["implied_by.oui[0]"].line == 10 and "expression régulière invalide" in found["implied_by.oui[0]"].message
 
 
 def test_invalid_yaml_reports_line(tmp_path):
@@ -268,3 +269,90 @@ def test_local_supplement_audience_and_public_wording(tmp_path):
     assert set(found) == {"audience"} and "réservé aux conseillers" in found["audience"].message
     found = {p.field: p for p in problems(make_local(tmp_path / "none", base.replace("    audience: agent\n", "")))}
     assert set(found) == {"audience"} and "obligatoire" in found["audience"].message
+
+
+OUT_OF_SCOPE = """\
+document: seed.txt
+operator_names:
+  - "caf|allocations? familiales?"
+  - "impots?"
+requests:
+  - id: mutuelle
+    title: Mutuelle privée
+    patterns:
+      - "\\\\bmutuelles?\\\\b"
+    unless_operators: true
+    unless:
+      - "complementaire sante solidaire|css"
+      - "attestation\\\\w*"
+    redirect_public: Adressez-vous à votre mutuelle.
+    redirect_agent: "Hors référentiel : mutuelle."
+    source: {section: CAF, line: 2}
+  - id: sortie_territoire
+    title: Autorisation de sortie du territoire
+    patterns: ["\\\\bsortie du territoire\\\\b"]
+    redirect_public: Adressez-vous à votre mairie.
+    redirect_agent: "Hors champ : AST."
+    source: {section: CAF, line: 3}
+"""
+
+
+def make_out_of_scope(tmp_path, text):
+    root = make_dir(tmp_path)
+    (root / "hors_champ.yml").write_text(text, encoding="utf-8")
+    return root
+
+
+def test_out_of_scope_unless_and_operator_names(tmp_path):
+    knowledge = load_knowledge(make_out_of_scope(tmp_path, OUT_OF_SCOPE), require_all_operators=False)
+    assert knowledge.out_of_scope_operator_names == ("caf|allocations? familiales?", "impots?")
+    mutuelle, ast = knowledge.out_of_scope
+    assert mutuelle.unless == ("complementaire sante solidaire|css", "attestation\\w*") and mutuelle.unless_operators
+    assert mutuelle.operator_names == knowledge.out_of_scope_operator_names
+    assert (ast.unless, ast.operator_names, ast.unless_operators) == ((), (), False)
+    assert mutuelle.matches("je veux resilier ma mutuelle")
+    assert not mutuelle.matches("ma mutuelle ou la css")  # a near miss of the entry
+    assert not mutuelle.matches("attestations pour ma mutuelle")
+    assert not mutuelle.matches("ma mutuelle et les impots")  # an operator named
+    assert mutuelle.matches("ma mutuelle et les impotsx")  # whole words only
+    assert ast.matches("sortie du territoire pour la caf")  # no operator guard
+
+
+def test_out_of_scope_unless_and_operator_names_errors_are_reported(tmp_path):
+    broken = (
+        OUT_OF_SCOPE.replace('  - "impots?"', '  - "impots?("')
+        .replace('      - "attestation\\\\w*"', '      - "attestation[\\\\w*"')
+        .replace("    redirect_public: Adressez-vous à votre mairie.", "    unless_operators: oui\n    redirect_public: Adressez-vous à votre mairie.")
+    )
+    found = {(p.entry, p.field): p for p in problems(make_out_of_scope(tmp_path, broken))}
+    assert set(found) == {(None, "operator_names[1]"), ("mutuelle", "unless[1]"), ("sortie_territoire", "unless_operators")}
+    assert all(p.file == "knowledge/hors_champ.yml" for p in found.values())
+    names, unless, flag = found[(None, "operator_names[1]")], found[("mutuelle", "unless[1]")], found[("sortie_territoire", "unless_operators")]
+    assert names.line == 4 and "expression régulière invalide" in names.message
+    assert unless.line == 13 and "expression régulière invalide" in unless.message
+    assert flag.line == 20 and flag.message == "attendu : true ou false"
+
+    # an empty-matching near miss would rule out every text; a guard needs the operator names
+    broken = OUT_OF_SCOPE.replace('      - "attestation\\\\w*"', '      - "(attestation)?"').replace(
+        'operator_names:\n  - "caf|allocations? familiales?"\n  - "impots?"\n', ""
+    )
+    found = {(p.entry, p.field): p for p in problems(make_out_of_scope(tmp_path / "empty", broken))}
+    assert set(found) == {("mutuelle", "unless[1]"), ("mutuelle", "unless_operators")}
+    assert found[("mutuelle", "unless[1]")].line == 10 and "texte vide" in found[("mutuelle", "unless[1]")].message
+    assert found[("mutuelle", "unless_operators")].line == 7 and "operator_names" in found[("mutuelle", "unless_operators")].message
+
+    broken = OUT_OF_SCOPE.replace('    unless:\n      - "complementaire sante solidaire|css"\n      - "attestation\\\\w*"\n', "    unless: css\n")
+    [p] = problems(make_out_of_scope(tmp_path / "scalar", broken))
+    assert (p.entry, p.field, p.line, p.message) == ("mutuelle", "unless", 11, "attendu : une liste d'expressions régulières")
+
+
+def test_cli_check_reports_a_broken_operator_name_of_hors_champ(knowledge_copy):
+    path = knowledge_copy / "hors_champ.yml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('  - "point justice"', '  - "point justice)"', 1), encoding="utf-8")
+    line = text.splitlines().index('  - "point justice"                                                         # Point-justice') + 1
+    env = {"GUICHET_KNOWLEDGE_DIR": str(knowledge_copy), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "bot", "kb", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0].startswith(f"knowledge/hors_champ.yml:{line}: operator_names[10]: expression régulière invalide")
+    assert "1 problème(s)" in result.stderr

@@ -26,6 +26,7 @@ from bot.knowledge.models import (
     ItemRow,
     KnowledgeBase,
     LocalSupplementRow,
+    OutOfScopeOperatorNameRow,
     OutOfScopeRow,
     SituationRow,
     OperatorRow,
@@ -58,6 +59,7 @@ def knowledge_digest(knowledge: Knowledge) -> str:
         "local": {k: repr(v) for k, v in sorted(knowledge.local.items())},
         "situations": [repr(x) for x in knowledge.situations],
         "out_of_scope": [repr(x) for x in knowledge.out_of_scope],
+        "out_of_scope_operator_names": list(knowledge.out_of_scope_operator_names),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -211,10 +213,13 @@ def _insert(session: Session, knowledge: Knowledge) -> None:
         session.add(
             OutOfScopeRow(
                 id=req.id, position=position, title=req.title, patterns=list(req.patterns),
+                unless=list(req.unless), unless_operators=req.unless_operators,
                 redirect_public=req.redirect_public, redirect_agent=req.redirect_agent,
                 document=req.document, section=req.section, line=req.line,
             )
         )
+    for position, pattern in enumerate(knowledge.out_of_scope_operator_names):
+        session.add(OutOfScopeOperatorNameRow(position=position, pattern=pattern))
     for phrase, expansion in sorted(knowledge.synonyms.items()):
         session.add(SynonymRow(phrase=phrase, expansion=expansion))
     session.add(BuildInfoRow(key="digest", value=knowledge_digest(knowledge)))

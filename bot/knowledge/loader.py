@@ -120,6 +120,7 @@ class LineDict(dict):
 
 class LineList(list):
     line: int = 0
+    item_lines: List[int]
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -146,6 +147,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
 def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
     result = LineList(loader.construct_object(child, deep=True) for child in node.value)
     result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
     return result
 
 
@@ -161,6 +163,13 @@ def _line_of(container: Any, key: Optional[str] = None) -> Optional[int]:
     if isinstance(container, LineList):
         return container.line
     return None
+
+
+def _item_line(items: Any, index: int, container: Any) -> Optional[int]:
+    """The line of items[index] (a YAML list), else of the container."""
+    if isinstance(items, LineList) and index < len(getattr(items, "item_lines", ())):
+        return items.item_lines[index]
+    return _line_of(container)
 
 
 # --- validation helpers -------------------------------------------------------------
@@ -323,17 +332,30 @@ def _condition_cases(spec: dict, key: str, rep: _Reporter) -> Dict[str, Dict[str
     return result
 
 
-def _pattern_list(patterns: Any, container: Any, where: str, entry: str, rep: _Reporter) -> Tuple[str, ...]:
-    """A list of regular expressions, each compiled to report errors at its own line."""
+def _pattern_list(
+    patterns: Any, container: Any, where: str, entry: Optional[str], rep: _Reporter, words: bool = False
+) -> Tuple[str, ...]:
+    """A list of regular expressions, each compiled to report errors at its own line.
+
+    `words`: words or phrases found as whole words (hors_champ.yml `unless`, `operator_names`), which
+    must not accept the empty text (found at every word boundary, they would rule out every text).
+    """
     if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) and p for p in patterns):
-        rep.add(_line_of(container), entry, where, "attendu : une liste d'expressions régulières")
+        key = where.rpartition(".")[2]
+        line = _line_of(container, key) if isinstance(container, LineDict) and key in container else _line_of(container)
+        rep.add(line, entry, where, "attendu : une liste d'expressions régulières")
         return ()
     for i, pattern in enumerate(patterns):
         try:
-            re.compile(pattern)
+            compiled = re.compile(pattern)
         except re.error as exc:
-            line = patterns.line + 1 + i if isinstance(patterns, LineList) else _line_of(container)
-            rep.add(line, entry, f"{where}[{i}]", f"expression régulière invalide : {exc}")
+            rep.add(_item_line(patterns, i, container), entry, f"{where}[{i}]", f"expression régulière invalide : {exc}")
+            continue
+        if words and compiled.fullmatch(""):
+            rep.add(
+                _item_line(patterns, i, container), entry, f"{where}[{i}]",
+                "expression qui accepte le texte vide : elle écarterait tous les textes",
+            )
     return tuple(patterns)
 
 
@@ -760,16 +782,20 @@ def _load_local(
     return result
 
 
-def _load_listing(root: Path, name: str, key: str, spec: Dict[str, bool], documents: Dict[str, int], problems: List[Problem]):
-    """Shared shape of situations.yml and hors_champ.yml: `document` + a list of entries with `source`."""
+def _load_listing(
+    root: Path, name: str, key: str, spec: Dict[str, bool], documents: Dict[str, int], problems: List[Problem],
+    top: Optional[Dict[str, bool]] = None,
+):
+    """Shared shape of situations.yml and hors_champ.yml: `document` + a list of entries with `source`
+    (+ the `top` keys of the file). Returns the reporter, the document, the entries and the file's mapping."""
     path = root / name
     if not path.exists():
-        return None, None, []
+        return None, None, [], None
     rep = _Reporter(_display(path, root))
     data = _read_yaml(path, rep)
     entries: List[Tuple[dict, str]] = []
     document = None
-    if data is not None and rep.check_keys(data, {"document": True, key: True}, None, ""):
+    if data is not None and rep.check_keys(data, {"document": True, key: True, **(top or {})}, None, ""):
         document = rep.text(data, "document", None, "")
         if document and document not in documents:
             rep.add(_line_of(data, "document"), None, "document", f"document source absent de knowledge/{SOURCES_DIR}/")
@@ -794,12 +820,12 @@ def _load_listing(root: Path, name: str, key: str, spec: Dict[str, bool], docume
                 if not isinstance(line, int) or isinstance(line, bool) or line < 1 or line > documents.get(document or "", 0):
                     rep.add(_line_of(source, "line"), entry, "source.line", "numéro de ligne absent ou hors du document")
             entries.append((item, entry))
-    return rep, document, entries
+    return rep, document, entries, data if isinstance(data, dict) else None
 
 
 def _load_situations(root: Path, documents, demarches: List[Demarche], problems: List[Problem]) -> List[Situation]:
     spec = {"id": True, "title": True, "topics": True, "source": True}
-    rep, document, entries = _load_listing(root, SITUATIONS_FILE, "situations", spec, documents, problems)
+    rep, document, entries, _ = _load_listing(root, SITUATIONS_FILE, "situations", spec, documents, problems)
     if rep is None:
         return []
     topics = {d.topic for d in demarches}
@@ -820,11 +846,24 @@ def _load_situations(root: Path, documents, demarches: List[Demarche], problems:
     return result
 
 
-def _load_out_of_scope(root: Path, documents, problems: List[Problem]) -> List[OutOfScopeRequest]:
-    spec = {"id": True, "title": True, "patterns": True, "redirect_public": True, "redirect_agent": True, "source": True}
-    rep, document, entries = _load_listing(root, OUT_OF_SCOPE_FILE, "requests", spec, documents, problems)
+def _load_out_of_scope(root: Path, documents, problems: List[Problem]) -> Tuple[List[OutOfScopeRequest], Tuple[str, ...]]:
+    """hors_champ.yml: the requests and `operator_names` (the 12 operators, written once for the entries
+    with `unless_operators: true`)."""
+    spec = {
+        "id": True, "title": True, "patterns": True, "unless": False, "unless_operators": False,
+        "redirect_public": True, "redirect_agent": True, "source": True,
+    }
+    rep, document, entries, data = _load_listing(
+        root, OUT_OF_SCOPE_FILE, "requests", spec, documents, problems, top={"operator_names": False}
+    )
     if rep is None:
-        return []
+        return [], ()
+    operator_names: Tuple[str, ...] = ()
+    names_ok = True
+    if data is not None and "operator_names" in data:
+        before = len(rep.problems)
+        operator_names = _pattern_list(data["operator_names"], data, "operator_names", None, rep, words=True)
+        names_ok = len(rep.problems) == before
     result = []
     for item, entry in entries:
         before = len(rep.problems)
@@ -832,14 +871,27 @@ def _load_out_of_scope(root: Path, documents, problems: List[Problem]) -> List[O
         public = rep.text(item, "redirect_public", entry, "")
         agent = rep.text(item, "redirect_agent", entry, "")
         patterns = _pattern_list(item.get("patterns"), item, "patterns", entry, rep)
-        if len(rep.problems) == before and title and public and agent and patterns and isinstance(item.get("source"), dict):
+        unless = _pattern_list(item["unless"], item, "unless", entry, rep, words=True) if "unless" in item else ()
+        guarded = item.get("unless_operators", False)
+        if not isinstance(guarded, bool):
+            rep.add(_line_of(item, "unless_operators"), entry, "unless_operators", "attendu : true ou false")
+        elif guarded and not operator_names and names_ok:
+            rep.add(
+                _line_of(item, "unless_operators"), entry, "unless_operators",
+                "la liste operator_names (les 12 opérateurs) est absente du fichier",
+            )
+        if (
+            len(rep.problems) == before and title and public and agent and patterns
+            and isinstance(item.get("source"), dict) and (names_ok or not guarded)
+        ):
             result.append(
                 OutOfScopeRequest(
-                    entry, title, patterns, public, agent, document, item["source"]["section"], item["source"]["line"]
+                    entry, title, patterns, public, agent, document, item["source"]["section"], item["source"]["line"],
+                    unless=unless, operator_names=operator_names if guarded else (),
                 )
             )
     problems.extend(rep.problems)
-    return result
+    return result, operator_names
 
 
 def _check_topics(demarches: List[Demarche], seen_ids: Dict[str, str]) -> List[Problem]:
@@ -930,7 +982,7 @@ def load_knowledge(root: Path, require_all_operators: bool = True) -> Knowledge:
     emergency = _load_emergency(root, problems)
     local = _load_local(root, line_counts, demarches, problems, known_ids=seen_ids)
     situations = _load_situations(root, line_counts, demarches, problems)
-    out_of_scope = _load_out_of_scope(root, line_counts, problems)
+    out_of_scope, out_of_scope_operator_names = _load_out_of_scope(root, line_counts, problems)
     if problems:
         raise KnowledgeError(problems)
     return Knowledge(
@@ -939,6 +991,7 @@ def load_knowledge(root: Path, require_all_operators: bool = True) -> Knowledge:
         local=local,
         situations=situations,
         out_of_scope=out_of_scope,
+        out_of_scope_operator_names=out_of_scope_operator_names,
     )
 
 

@@ -56,6 +56,7 @@ class InMemoryKnowledge:
         return list(self.knowledge.situations)
 
     def out_of_scope_requests(self):
+        """The requests as loaded: each carries its `unless` and, if guarded, the operator names."""
         return list(self.knowledge.out_of_scope)
 
     def local_supplements(self, departement: str, demarche=None, kept_only: bool = True):

@@ -1,7 +1,7 @@
 """SQLAlchemy models of the knowledge base (1.4, 2.0-style)."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import declarative_base, relationship
 
 KnowledgeBase = declarative_base()
@@ -190,8 +190,19 @@ class OutOfScopeRow(KnowledgeBase):
     position = Column(Integer, nullable=False)
     title = Column(String(200), nullable=False)
     patterns = Column(JSON, nullable=False)
+    unless = Column(JSON, nullable=False, default=list)  # near misses: regexes of words or phrases
+    unless_operators = Column(Boolean, nullable=False, default=False)  # also unless kb_out_of_scope_operator_names
     redirect_public = Column(Text, nullable=False)
     redirect_agent = Column(Text, nullable=False)
     document = Column(String(200), nullable=False)
     section = Column(String(400), nullable=False)
     line = Column(Integer, nullable=False)
+
+
+class OutOfScopeOperatorNameRow(KnowledgeBase):
+    """The 12 operators as people name them (hors_champ.yml `operator_names`), stored once for the
+    requests with `unless_operators`."""
+
+    __tablename__ = "kb_out_of_scope_operator_names"
+    position = Column(Integer, primary_key=True, autoincrement=False)
+    pattern = Column(Text, nullable=False)

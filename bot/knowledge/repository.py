@@ -20,6 +20,7 @@ from bot.knowledge.models import (
     ConditionRow,
     EmergencyRow,
     LocalSupplementRow,
+    OutOfScopeOperatorNameRow,
     OutOfScopeRow,
     SituationRow,
     DemarcheRow,
@@ -224,14 +225,23 @@ class KnowledgeRepository:
             return [Situation(r.id, r.title, tuple(r.topics), r.document, r.section, r.line) for r in rows]
 
     def out_of_scope_requests(self) -> List[OutOfScopeRequest]:
-        with self._sessions.begin() as session:
-            rows = session.execute(select(OutOfScopeRow).order_by(OutOfScopeRow.position)).scalars()
-            return [
-                OutOfScopeRequest(
-                    r.id, r.title, tuple(r.patterns), r.redirect_public, r.redirect_agent, r.document, r.section, r.line
+        try:
+            with self._sessions.begin() as session:
+                names = tuple(
+                    session.execute(
+                        select(OutOfScopeOperatorNameRow.pattern).order_by(OutOfScopeOperatorNameRow.position)
+                    ).scalars()
                 )
-                for r in rows
-            ]
+                rows = session.execute(select(OutOfScopeRow).order_by(OutOfScopeRow.position)).scalars()
+                return [
+                    OutOfScopeRequest(
+                        r.id, r.title, tuple(r.patterns), r.redirect_public, r.redirect_agent, r.document, r.section,
+                        r.line, unless=tuple(r.unless or ()), operator_names=names if r.unless_operators else (),
+                    )
+                    for r in rows
+                ]
+        except (OperationalError, ProgrammingError) as exc:  # a base built before `unless`: to rebuild
+            raise DatabaseError(NOT_BUILT.format(detail=type(exc.orig).__name__)) from exc
 
     def urgent_rows(self, operator: str) -> List[Demarche]:
         """The operator's urgent rows that a person's situation reaches: distress or a rupture

@@ -1,8 +1,9 @@
 """Plain domain objects of the knowledge base (no SQL, no Rasa)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Pattern, Tuple
 
 OPERATOR_SLUGS: Tuple[str, ...] = (
     "caf",
@@ -168,9 +169,20 @@ class Situation:
     line: int
 
 
+def whole_words(regexes: Tuple[str, ...]) -> Optional[Pattern[str]]:
+    """One pattern finding any of `regexes` as whole words (between \\b and \\b); None if there are none."""
+    if not regexes:
+        return None
+    return re.compile(r"\b(?:" + "|".join(f"(?:{r})" for r in regexes) + r")\b")
+
+
 @dataclass(frozen=True)
 class OutOfScopeRequest:
-    """A request a counter must not handle (PIMMS socle commun), and where to go instead."""
+    """A request a counter must not handle (PIMMS socle commun), and where to go instead.
+
+    It matches a text in which one of `patterns` is found and none of `unless` nor `operator_names`
+    (both words or phrases, found as whole words): `matches()`, the one place where this is decided.
+    """
 
     id: str
     title: str
@@ -180,6 +192,23 @@ class OutOfScopeRequest:
     document: str
     section: str
     line: int
+    unless: Tuple[str, ...] = ()  # the entry's near misses
+    # hors_champ.yml `operator_names` for an entry with `unless_operators: true` (a request of another body), else ()
+    operator_names: Tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:  # compiled once, with the request
+        object.__setattr__(self, "_patterns", tuple(re.compile(p) for p in self.patterns))
+        object.__setattr__(self, "_unless", whole_words(self.operator_names + self.unless))
+
+    @property
+    def unless_operators(self) -> bool:
+        return bool(self.operator_names)
+
+    def matches(self, folded_text: str) -> bool:
+        """Whether the text (as DecisionEngine.normalise gives it: folded, a-z 0-9 and spaces) is this request."""
+        if not any(p.search(folded_text) for p in self._patterns):
+            return False
+        return self._unless is None or not self._unless.search(folded_text)
 
 
 @dataclass
@@ -193,3 +222,4 @@ class Knowledge:
     local: Dict[str, LocalPack] = field(default_factory=dict)  # département -> supplement
     situations: List[Situation] = field(default_factory=list)
     out_of_scope: List[OutOfScopeRequest] = field(default_factory=list)
+    out_of_scope_operator_names: Tuple[str, ...] = ()  # hors_champ.yml `operator_names`
