@@ -8,7 +8,7 @@ source scripts/env.sh
 # Rasa's endpoints from the settings: SQLite + in-memory locks by default, PostgreSQL with
 # GUICHET_TRACKER_URL, Redis locks with GUICHET_LOCK_STORE_URL (docs/deploy.md).
 .venv/bin/python -m bot endpoints --out var/endpoints.yml
-.venv/bin/rasa run actions --actions actions --port "${GUICHET_ACTION_PORT:-5055}" &
+.venv/bin/rasa run actions --actions actions ${GUICHET_ACTION_PORT:+--port "$GUICHET_ACTION_PORT"} &
 actions_pid=$!
 trap 'kill $actions_pid 2>/dev/null || true' EXIT INT TERM
 port="${GUICHET_RASA_PORT:-5005}"

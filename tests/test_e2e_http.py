@@ -1,24 +1,13 @@
 """End to end: the action server and the Rasa server, started for real, spoken to over HTTP (REST channel)."""
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
+import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from servers import ROOT, Processes, base_env, model_copy, start_stacks
+
 E2E = {}
-VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def post(url, body, timeout=30):
@@ -27,56 +16,19 @@ def post(url, body, timeout=30):
         return response.status, json.loads(response.read().decode())
 
 
-def wait_until(url, deadline_s, proc):
-    end = time.time() + deadline_s
-    while time.time() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(url)
-
-
 @pytest.fixture(scope="module")
 def server(kb_engine, tmp_path_factory):
-    subprocess.run(["bash", "scripts/train.sh"], cwd=ROOT, check=True)
     logs = tmp_path_factory.mktemp("e2e")
-    action_port, rasa_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "GUICHET_DB_URL": str(kb_engine.url),
-        "GUICHET_ACTION_URL": f"http://127.0.0.1:{action_port}/webhook",
-        "GUICHET_AGENT_TOKEN": "jeton-e2e",
-        "GUICHET_TRACKER_DB": str(logs / "tracker.db"),
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-        "PYTHONPATH": str(ROOT),
-    }
-    actions = subprocess.Popen(
-        [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
-        cwd=ROOT, env=env, stdout=open(logs / "actions.log", "w"), stderr=subprocess.STDOUT,
-    )
-    rasa = subprocess.Popen(
-        [str(VENV_BIN / "rasa"), "run", "--enable-api", "--port", str(rasa_port), "--model", "models/guichet.tar.gz",
-         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
-        cwd=ROOT, env=env, stdout=open(logs / "rasa.log", "w"), stderr=subprocess.STDOUT,
-    )
+    processes = Processes(logs)
+    env = base_env(GUICHET_DB_URL=str(kb_engine.url), GUICHET_AGENT_TOKEN="jeton-e2e",
+                   GUICHET_TRACKER_DB=str(logs / "tracker.db"))
     try:
-        wait_until(f"http://127.0.0.1:{action_port}/health", 120, actions)
-        wait_until(f"http://127.0.0.1:{rasa_port}/status", 240, rasa)
+        # The channels of `make run` (credentials.yml), endpoints from `python -m bot endpoints`.
+        [base] = start_stacks(processes, logs, model_copy(logs), env, credentials=ROOT / "credentials.yml")
         E2E["tracker_db"] = logs / "tracker.db"
-        yield f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+        yield f"{base}/webhooks/rest/webhook"
     finally:
-        for proc in (rasa, actions):
-            proc.terminate()
-        for proc in (rasa, actions):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        processes.stop()
 
 
 def say(url, sender, message, **metadata):
