@@ -5,9 +5,10 @@ Nothing is read at import time: call `get_settings()` when needed.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,6 +17,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # `python -m bot endpoints` writes a deployment's file from them and the GUICHET_* variables.
 DEFAULT_ACTION_PORT = 5055  # Rasa's own default for `rasa run actions`
 DEFAULT_TRACKER_DB = "var/tracker.db"  # relative to the project root (where the Rasa CLI is run)
+DEFAULT_RASA_PORT = 5005  # Rasa's own default
+MIN_API_TOKEN = 16  # characters of GUICHET_API_TOKEN, at least
+
+# An origin as browsers send it: scheme, host, optional port; no path, no wildcard.
+_ORIGIN = re.compile(r"^https?://(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$")
 
 
 @dataclass(frozen=True)
@@ -29,17 +35,44 @@ class Settings:
     tracker_db: str  # SQLite file of the conversations when GUICHET_TRACKER_URL is unset
     lock_store_url: Optional[str]  # Redis lock store shared by several Rasa instances (unset: in memory)
     action_url: str  # the action server this Rasa instance calls
-    agent_token: Optional[str]  # the counsellor code: agent audience only with it (unset: development)
+    agent_token: Optional[str] = field(repr=False)  # the counsellor code: agent audience only with it (unset: development)
+    rasa_port: int  # port of `python -m bot serve`
+    api_token: Optional[str] = field(repr=False)  # Rasa's HTTP API, only when set, and then only with this token
+    allowed_origins: Tuple[str, ...]  # sites allowed to embed the web chat and read answers (CORS)
+    invalid_origins: Tuple[str, ...]  # what GUICHET_ALLOWED_ORIGINS held that is not an origin (refused)
 
 
 def default_db_url() -> str:
     return f"sqlite:///{PROJECT_ROOT / 'var' / 'guichet.db'}"
 
 
+def _int(value: Optional[str], default: int) -> int:
+    try:
+        return int(value) if value else default
+    except ValueError:
+        return default
+
+
+def split_origins(text: Optional[str]) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+    """GUICHET_ALLOWED_ORIGINS (separated by spaces or commas) as (valid origins, refused items)."""
+    valid, invalid = [], []
+    for item in re.split(r"[\s,]+", text or ""):
+        if not item:
+            continue
+        origin = item.rstrip("/").lower()
+        if _ORIGIN.match(origin):
+            if origin not in valid:
+                valid.append(origin)
+        else:
+            invalid.append(item)
+    return tuple(valid), tuple(invalid)
+
+
 def get_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
     """The settings from `environ` (default: the process environment)."""
     env = os.environ if environ is None else environ
     tracker_db = env.get("GUICHET_TRACKER_DB") or str(PROJECT_ROOT / DEFAULT_TRACKER_DB)
+    origins, invalid_origins = split_origins(env.get("GUICHET_ALLOWED_ORIGINS"))
     return Settings(
         db_url=env.get("GUICHET_DB_URL") or default_db_url(),
         knowledge_dir=Path(env.get("GUICHET_KNOWLEDGE_DIR") or PROJECT_ROOT / "knowledge"),
@@ -52,4 +85,8 @@ def get_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         action_url=env.get("GUICHET_ACTION_URL")
         or f"http://localhost:{env.get('GUICHET_ACTION_PORT') or DEFAULT_ACTION_PORT}/webhook",
         agent_token=env.get("GUICHET_AGENT_TOKEN") or None,
+        rasa_port=_int(env.get("GUICHET_RASA_PORT"), DEFAULT_RASA_PORT),
+        api_token=env.get("GUICHET_API_TOKEN") or None,
+        allowed_origins=origins,
+        invalid_origins=invalid_origins,
     )

@@ -8,6 +8,7 @@ import pytest
 from servers import ROOT, Processes, base_env, model_copy, start_stacks
 
 E2E = {}
+API_TOKEN = "jeton-api-e2e-0123456789abcdef"  # this server runs with Rasa's HTTP API, as an operator may
 
 
 def post(url, body, timeout=30):
@@ -21,7 +22,7 @@ def server(kb_engine, tmp_path_factory):
     logs = tmp_path_factory.mktemp("e2e")
     processes = Processes(logs)
     env = base_env(GUICHET_DB_URL=str(kb_engine.url), GUICHET_AGENT_TOKEN="jeton-e2e",
-                   GUICHET_TRACKER_DB=str(logs / "tracker.db"))
+                   GUICHET_TRACKER_DB=str(logs / "tracker.db"), GUICHET_API_TOKEN=API_TOKEN)
     try:
         # The channels of `make run` (credentials.yml), endpoints from `python -m bot endpoints`.
         [base] = start_stacks(processes, logs, model_copy(logs), env, credentials=ROOT / "credentials.yml")
@@ -78,10 +79,36 @@ def test_direct_answer_and_distress(server):
 def test_slots_are_kept_per_conversation(server):
     say(server, "e2e-6", "la caf ne me verse plus le rsa depuis trois mois")
     base = server.rsplit("/webhooks", 1)[0]
-    with urllib.request.urlopen(f"{base}/conversations/e2e-6/tracker", timeout=10) as response:
+    with urllib.request.urlopen(f"{base}/conversations/e2e-6/tracker?token={API_TOKEN}", timeout=10) as response:
         tracker = json.loads(response.read().decode())
     assert tracker["slots"]["pending_question"] == "detresse"
     assert tracker["slots"]["topic"] == "rsa_prime_activite"
+
+
+def request(method, url, body=None):
+    req = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_rasa_api_asks_for_the_token(server):
+    """GUICHET_API_TOKEN set: Rasa's HTTP API is on, every route of it refused without the token."""
+    base = server.rsplit("/webhooks", 1)[0]
+    say(server, "e2e-api", "je dois refaire ma carte grise")
+    event = json.dumps({"event": "slot", "name": "topic", "value": "x"}).encode()
+    probes = [("GET", "/conversations/e2e-api/tracker", None), ("POST", "/conversations/e2e-api/tracker/events", event),
+              ("PUT", "/conversations/e2e-api/tracker/events", b"[]"), ("DELETE", "/model", None),
+              ("PUT", "/model", b'{"model_file": "/tmp/x.tar.gz"}'), ("POST", "/model/train", b"{}"),
+              ("GET", "/status", None)]
+    for method, path, body in probes:
+        assert request(method, base + path, body) == 401, (method, path)
+        assert request(method, base + path + "?token=faux", body) == 401, (method, path)
+    assert request("GET", f"{base}/conversations/e2e-api/tracker?token={API_TOKEN}") == 200
+    # Nothing was changed by the refused calls: the model answers, the conversation is intact.
+    assert custom(say(server, "e2e-api", "je dois refaire ma carte grise"), "answer")["operator"] == "france_titres"
 
 
 def post_raw(url, body: bytes):

@@ -28,11 +28,11 @@ class Servers:
 
     def start_rasa(self):
         self.rasa = subprocess.Popen(
-            [str(VENV_BIN / "rasa"), "run", "--enable-api", "--port", str(self.rasa_port), "--model",
-             str(self.model), "--endpoints", str(self.endpoints), "--credentials", "credentials.yml"],
+            [sys.executable, "-m", "bot", "serve", "--port", str(self.rasa_port), "--model", str(self.model),
+             "--endpoints", str(self.endpoints), "--credentials", "credentials.yml"],
             cwd=ROOT, env=self.env, stdout=open(self.logs / "rasa.log", "a"), stderr=subprocess.STDOUT,
         )
-        wait_until(f"http://127.0.0.1:{self.rasa_port}/status", 240, self.rasa)
+        wait_until(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", 240, self.rasa)
 
     @staticmethod
     def kill9(proc):

@@ -77,6 +77,19 @@ def is_counsellor(request: Request) -> bool:
     return security.is_counsellor(request.cookies.get(security.COOKIE), _secret())
 
 
+def chat_frame_ancestors() -> str:
+    """The web chat may be embedded by Guichet's own pages and the sites of GUICHET_ALLOWED_ORIGINS."""
+    return " ".join(("'self'",) + get_settings().allowed_origins)
+
+
+def socket_origin_allowed(origin: Optional[str], environ: Dict[str, Any]) -> bool:
+    """socket.io connections from Guichet's own pages (same origin) or a listed site; a client that
+    sends no Origin (not a browser) is not checked by engine.io."""
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST", "")
+    return bool(origin) and (origin == f"{scheme}://{host}" or origin in get_settings().allowed_origins)
+
+
 def _json_body(request: Request) -> Optional[Dict[str, Any]]:
     body = request.body or b""
     return None if len(body) > MAX_API_BODY else json_object(body)
@@ -189,8 +202,8 @@ class GuichetWebInput(InputChannel):
         async def page(request: Request, page: str) -> HTTPResponse:
             embedded = page == "chat" and request.args.get("integre") == "1"
             html = await _in_thread(render_page, page, {"embedded": embedded})
-            # The web chat may be embedded in a structure's own site (widget.js); the others may not.
-            return _security_headers(response.html(html), "*" if page == "chat" else "'self'")
+            # The web chat may be embedded in the sites of GUICHET_ALLOWED_ORIGINS (widget.js); the others may not.
+            return _security_headers(response.html(html), chat_frame_ancestors() if page == "chat" else "'self'")
 
         @web.route("/static/<path:path>", methods=["GET"])
         async def static(_request: Request, path: str) -> HTTPResponse:
@@ -364,7 +377,9 @@ class GuichetSocketIOInput(InputChannel):
         self.socketio_path = socketio_path
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        # Same origin or a site of GUICHET_ALLOWED_ORIGINS (never "any origin": a page elsewhere must not
+        # drive a conversation through a visitor's browser).
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=socket_origin_allowed)
         holder: Dict[str, Any] = {}
         bp = _SocketBlueprint(sio, self.socketio_path, holder, "guichet_socketio", __name__)
         bot_evt, user_evt, name = self.bot_message_evt, self.user_message_evt, self.name()
