@@ -261,12 +261,13 @@ def cmd_endpoints(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    from bot.access import AccessError
     from bot.endpoints import EndpointsError
     from bot.serve import run
 
     try:
         return run(args.model, args.endpoints, args.credentials, args.port)
-    except EndpointsError as exc:
+    except (AccessError, EndpointsError) as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
 

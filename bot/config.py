@@ -18,6 +18,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ACTION_PORT = 5055  # Rasa's own default for `rasa run actions`
 DEFAULT_TRACKER_DB = "var/tracker.db"  # relative to the project root (where the Rasa CLI is run)
 DEFAULT_RASA_PORT = 5005  # Rasa's own default
+DEFAULT_AGENT_CODE_FILE = "var/code-conseiller.txt"  # created at first use when GUICHET_AGENT_TOKEN is unset
+DEFAULT_AGENT_SESSION_S = 10 * 3600  # a counsellor session lasts a working day
 MIN_API_TOKEN = 16  # characters of GUICHET_API_TOKEN, at least
 
 # An origin as browsers send it: scheme, host, optional port; no path, no wildcard.
@@ -35,7 +37,9 @@ class Settings:
     tracker_db: str  # SQLite file of the conversations when GUICHET_TRACKER_URL is unset
     lock_store_url: Optional[str]  # Redis lock store shared by several Rasa instances (unset: in memory)
     action_url: str  # the action server this Rasa instance calls
-    agent_token: Optional[str] = field(repr=False)  # the counsellor code: agent audience only with it (unset: development)
+    agent_token: Optional[str] = field(repr=False)  # the counsellor code, when given (otherwise: generated in agent_code_file)
+    agent_code_file: Path  # where the generated counsellor code is kept (bot.access)
+    agent_session_s: int  # lifetime of a counsellor session of the console
     rasa_port: int  # port of `python -m bot serve`
     api_token: Optional[str] = field(repr=False)  # Rasa's HTTP API, only when set, and then only with this token
     allowed_origins: Tuple[str, ...]  # sites allowed to embed the web chat and read answers (CORS)
@@ -85,6 +89,8 @@ def get_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         action_url=env.get("GUICHET_ACTION_URL")
         or f"http://localhost:{env.get('GUICHET_ACTION_PORT') or DEFAULT_ACTION_PORT}/webhook",
         agent_token=env.get("GUICHET_AGENT_TOKEN") or None,
+        agent_code_file=Path(env.get("GUICHET_AGENT_CODE_FILE") or PROJECT_ROOT / DEFAULT_AGENT_CODE_FILE),
+        agent_session_s=max(1, _int(env.get("GUICHET_AGENT_SESSION_SECONDS"), DEFAULT_AGENT_SESSION_S)),
         rasa_port=_int(env.get("GUICHET_RASA_PORT"), DEFAULT_RASA_PORT),
         api_token=env.get("GUICHET_API_TOKEN") or None,
         allowed_origins=origins,

@@ -5,6 +5,7 @@ Closed by default:
   when GUICHET_API_TOKEN is set, and then every API route asks for that token (`--auth-token`).
   The pages, the REST webhook and socket.io are input channels: always served.
 - No CORS for anyone unless listed in GUICHET_ALLOWED_ORIGINS (never `*`).
+- The counsellor code is created if needed and whoever starts the server is told where it is.
 
 Rasa is run in this process (its own command line, built here), so the API token never appears
 in the process list.
@@ -44,12 +45,15 @@ def rasa_arguments(settings: Settings, model: str, endpoints: str, credentials: 
 
 
 def banner(settings: Settings, port: int) -> List[str]:
+    from bot.access import where_is_the_code
+
     lines = [
         "Guichet démarre (une trentaine de secondes). Ensuite, ouvrez :",
         f"  http://localhost:{port}/chat        discussion en ligne",
         f"  http://localhost:{port}/borne       borne libre-service",
         f"  http://localhost:{port}/conseiller  console des conseillers",
         f"  API REST : http://localhost:{port}/webhooks/rest/webhook (docs/api.md)",
+        where_is_the_code(settings),
     ]
     if settings.api_token:
         lines.append("API HTTP de Rasa : activée, protégée par le jeton GUICHET_API_TOKEN (paramètre ?token=).")

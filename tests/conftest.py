@@ -15,6 +15,16 @@ ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE_DIR = ROOT / "knowledge"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def counsellor_code_file(tmp_path_factory):
+    """Without GUICHET_AGENT_TOKEN, Guichet generates the counsellor code in var/ at first use: the
+    tests (and the servers they start, which inherit the environment) keep theirs in a temporary folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        path = tmp_path_factory.mktemp("code") / "code-conseiller.txt"
+        patch.setenv("GUICHET_AGENT_CODE_FILE", str(path))
+        yield path
+
+
 @pytest.fixture(scope="session")
 def knowledge():
     return load_knowledge(KNOWLEDGE_DIR)

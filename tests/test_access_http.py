@@ -1,6 +1,6 @@
 """Closed by default, over HTTP: an action server and a Rasa server started as `make run` starts them
-(`python -m bot serve`, the channels of credentials.yml), with no GUICHET_API_TOKEN — what a
-structure gets from the README's command.
+(`python -m bot serve`, the channels of credentials.yml), with no GUICHET_AGENT_TOKEN and no
+GUICHET_API_TOKEN — what a structure gets from the README's command.
 
 Rasa's HTTP API with GUICHET_API_TOKEN set: tests/test_e2e_http.py::test_rasa_api_asks_for_the_token.
 The widget from a listed / an unlisted site in a browser: tests/test_browser.py.
@@ -8,28 +8,35 @@ The widget from a listed / an unlisted site in a browser: tests/test_browser.py.
 import asyncio
 import http.client
 import json
+import os
 import shutil
+import stat
+import time
 
 import pytest
 
 from servers import ROOT, Processes, base_env, model_copy, start_stacks
 
 LISTED = "https://www.mairie-exemple.fr"
+SESSION_S = 15  # short console sessions, to see one expire
 CARTE_GRISE = "je dois refaire ma carte grise"
 
 
 @pytest.fixture(scope="module")
 def site(kb_engine, tmp_path_factory):
     logs = tmp_path_factory.mktemp("access")
-    database = logs / "guichet.db"  # its own copy of the knowledge database
+    # Its own copy of the knowledge database: login failures and sessions are stored there.
+    database = logs / "guichet.db"
     shutil.copyfile(kb_engine.url.database, database)
+    code_file = logs / "var" / "code-conseiller.txt"
     processes = Processes(logs)
     env = base_env(GUICHET_DB_URL=f"sqlite:///{database}", GUICHET_TRACKER_DB=str(logs / "tracker.db"),
-                   GUICHET_ALLOWED_ORIGINS=LISTED)
+                   GUICHET_AGENT_CODE_FILE=str(code_file), GUICHET_ALLOWED_ORIGINS=LISTED,
+                   GUICHET_AGENT_SESSION_SECONDS=str(SESSION_S))
     try:
         [base] = start_stacks(processes, logs, model_copy(logs), env, credentials=ROOT / "credentials.yml")
         host, port = base.rsplit("//", 1)[1].split(":")
-        yield {"base": base, "host": host, "port": int(port), "processes": processes}
+        yield {"base": base, "host": host, "port": int(port), "code_file": code_file, "processes": processes}
     finally:
         processes.stop()
 
@@ -58,6 +65,12 @@ def answer_of(messages):
     found = [m["custom"] for m in messages if (m.get("custom") or {}).get("type") == "answer"]
     assert found, messages
     return found[0]
+
+
+def login(site, code):
+    status, headers, body = call(site, "POST", "/api/conseiller/session", {"code": code})
+    cookie = headers.get("set-cookie", "")
+    return status, body, cookie.split(";")[0] if cookie else None
 
 
 async def socket_turns(site, messages, cookie=None, channel="conseiller"):
@@ -145,3 +158,72 @@ def test_socketio_refuses_other_sites(site):
     assert call(site, "GET", handshake, None, {"Origin": "https://site-malveillant.example"})[0] == 400
     assert call(site, "GET", handshake, None, {"Origin": LISTED})[0] == 200
     assert call(site, "GET", handshake, None, {"Origin": site["base"]})[0] == 200  # Guichet's own pages
+
+
+# -- 3. Counsellor access: generated code, agent claims, sessions, login limit ------------------------
+
+
+def test_first_start_generated_a_strong_private_code_and_said_where(site):
+    path = site["code_file"]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    code = path.read_text().strip()
+    assert len(code) >= 20
+    log = site["processes"].log("rasa").read_text(errors="replace")
+    assert f"code d'accès dans {path} (créé à l'instant" in log and code not in log
+
+
+def test_rest_callers_claiming_the_agent_audience_are_public_without_the_code(site):
+    assert answer_of(say(site, "acces-agent-1", CARTE_GRISE, audience="agent"))["audience"] == "public"
+    assert answer_of(say(site, "acces-agent-2", CARTE_GRISE, audience="agent", agent_token="devine"))["audience"] == "public"
+    code = site["code_file"].read_text().strip()
+    assert answer_of(say(site, "acces-agent-3", CARTE_GRISE, audience="agent", agent_token=code))["audience"] == "agent"
+
+
+def test_console_is_closed_without_a_session(site):
+    assert call(site, "GET", "/api/conseiller/session")[2] == {"counsellor": False, "code_required": True}
+    assert call(site, "GET", "/api/recherche?q=carte+grise")[0] == 401
+    assert call(site, "GET", "/api/bilan")[0] == 401
+    [turn] = asyncio.run(socket_turns(site, [CARTE_GRISE]))  # the console's socket without a session
+    assert turn[-1]["custom"]["audience"] == "public"
+
+
+def test_logout_ends_the_session_on_the_server(site):
+    code = site["code_file"].read_text().strip()
+    status, body, cookie = login(site, code)
+    assert status == 200 and body["counsellor"] and cookie
+    assert call(site, "GET", "/api/recherche?q=carte+grise", None, {"Cookie": cookie})[0] == 200
+
+    def logout():
+        assert call(site, "DELETE", "/api/conseiller/session", None, {"Cookie": cookie})[0] == 200
+
+    before, after = asyncio.run(socket_turns(site, [CARTE_GRISE, logout, CARTE_GRISE], cookie=cookie))
+    assert before[-1]["custom"]["audience"] == "agent"
+    assert after[-1]["custom"] == {"type": "session_ended"} and "saisissez de nouveau le code" in after[-1]["text"]
+    # The cookie, replayed after the logout, opens nothing any more.
+    assert call(site, "GET", "/api/recherche?q=carte+grise", None, {"Cookie": cookie})[0] == 401
+    assert call(site, "GET", "/api/conseiller/session", None, {"Cookie": cookie})[2]["counsellor"] is False
+
+
+def test_sessions_expire(site):
+    code = site["code_file"].read_text().strip()
+    started = time.time()
+    status, _, cookie = login(site, code)
+    assert status == 200
+    assert call(site, "GET", "/api/recherche?q=carte+grise", None, {"Cookie": cookie})[0] == 200
+    time.sleep(max(0.0, SESSION_S + 1 - (time.time() - started)))
+    assert call(site, "GET", "/api/recherche?q=carte+grise", None, {"Cookie": cookie})[0] == 401
+
+
+def test_five_wrong_codes_block_the_address_for_15_minutes(site):
+    # Last test of the module: it blocks 127.0.0.1 on this server.
+    code = site["code_file"].read_text().strip()
+    statuses = []
+    for attempt in range(5):
+        status, body, _ = login(site, f"mauvais-code-{attempt}")
+        statuses.append(status)
+    assert statuses == [403, 403, 403, 403, 429]
+    status, headers, body = call(site, "POST", "/api/conseiller/session", {"code": code})
+    assert status == 429 and int(headers["retry-after"]) > 14 * 60  # even the right code, now
+    assert body["error"].endswith("Réessayez dans 15 minutes.") and "Trop de codes incorrects" in body["error"]
+    # A forwarded address is not trusted unless the server is told to (SANIC_PROXIES_COUNT…)
+    assert call(site, "POST", "/api/conseiller/session", {"code": code}, {"X-Forwarded-For": "10.1.2.3"})[0] == 429
