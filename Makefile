@@ -36,13 +36,15 @@ run: train
 chat: train
 	@bash scripts/chat.sh
 
+# Ends with a check that nothing was written into the checkout (`git status --porcelain` as before).
 test: setup system-deps
+	$(PY) tests/gitclean.py snapshot var/git-baseline.json
 	$(PY) -m bot kb check
 	$(PY) -m bot rasa generate --check
 	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
 	@bash scripts/train.sh
 	$(MAKE) --no-print-directory test-rasa
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	GUICHET_GIT_BASELINE=var/git-baseline.json $(PY) -m pytest -q -p no:cacheprovider tests
 
 # Conversation tests: NLU intent and next action of every turn of tests/test_stories.yml.
 test-rasa:
@@ -52,5 +54,7 @@ test-rasa:
 bench: train
 	$(PY) bench/nlu.py
 
+# var/.gitkeep is versioned (Rasa's SQLite tracker store, var/tracker.db, needs the folder).
 clean:
-	rm -rf var .pytest_cache models
+	if [ -d var ]; then find var -mindepth 1 ! -name .gitkeep -exec rm -rf {} +; fi
+	rm -rf .pytest_cache models

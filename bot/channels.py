@@ -1,7 +1,8 @@
 """Guichet's REST input channel for Rasa: same URL and contract as Rasa's `rest` channel, plus
 - personal data redacted before the NLU, the tracker store and the logs see the text;
 - bad input answered politely (empty, no words, another language, too long, invalid JSON/UTF-8);
-- metadata reduced to what Guichet uses, the counsellor token checked and replaced by a proof;
+- metadata reduced to what Guichet uses, the counsellor token checked and replaced by a proof
+  (a caller claiming the agent audience without the code is served as public);
 - never silence: if Rasa produced nothing (action server down…), a French message says so.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.config import get_settings
+from bot.access import agent_code
 from bot.inputs import UNAVAILABLE, Prepared, conversation_id, json_object, prepare
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class GuichetRestInput(RestInput):
             if data is None:
                 return response.json({"error": "Requête invalide : un objet JSON est attendu."}, status=400)
             sender = conversation_id(data.get("sender"))
-            prepared = prepare(data.get("message"), data.get("metadata"), sender, get_settings().agent_token)
+            prepared = prepare(data.get("message"), data.get("metadata"), sender, agent_code())
             return response.json(await converse(on_new_message, prepared, sender, self.name()))
 
         return webhook

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot kb check|build|show|search|summary`."""
+"""Command line: `python -m bot kb …|report|purge|endpoints|serve|rasa generate`."""
 from __future__ import annotations
 
 import argparse
@@ -36,6 +36,13 @@ def _parser() -> argparse.ArgumentParser:
         "endpoints", help="écrire le fichier endpoints de Rasa (GUICHET_TRACKER_URL, GUICHET_LOCK_STORE_URL, GUICHET_ACTION_URL)"
     )
     endpoints.add_argument("--out", help="fichier à écrire (sinon : affiché sur la sortie standard)")
+    serve = groups.add_parser(
+        "serve", help="démarrer le serveur Rasa avec les réglages de Guichet (pages, API REST, socket.io ; ce que lance make run)"
+    )
+    serve.add_argument("--port", type=int, help="port HTTP (GUICHET_RASA_PORT, 5005 par défaut)")
+    serve.add_argument("--model", help="modèle (models/guichet.tar.gz par défaut)")
+    serve.add_argument("--endpoints", help="fichier endpoints de Rasa (sinon : écrit dans var/endpoints.yml à partir des réglages)")
+    serve.add_argument("--credentials", help="canaux de Rasa (credentials.yml par défaut)")
     rasa = groups.add_parser("rasa", help="fichiers Rasa dérivés de knowledge/")
     rasa_commands = rasa.add_subparsers(dest="command", required=True)
     generate = rasa_commands.add_parser("generate", help="régénérer domain/knowledge.yml, data/rules/topics.yml, data/nlu/operators.yml")
@@ -54,6 +61,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return cmd_purge(args)
         if args.group == "endpoints":
             return cmd_endpoints(args)
+        if args.group == "serve":
+            return cmd_serve(args)
         return _KB_COMMANDS[args.command](args)
     except DatabaseError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
@@ -249,6 +258,18 @@ def cmd_endpoints(args) -> int:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def cmd_serve(args) -> int:
+    from bot.access import AccessError
+    from bot.endpoints import EndpointsError
+    from bot.serve import run
+
+    try:
+        return run(args.model, args.endpoints, args.credentials, args.port)
+    except (AccessError, EndpointsError) as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
 
 
 def _safe_url(url: str) -> str:

@@ -1,9 +1,12 @@
 """Rasa's endpoints file written from Guichet's settings (`python -m bot endpoints --out FILE`).
 
+The versioned `endpoints.yml` is the same file for the defaults of bot/config.py, written literally
+(paths relative to the project root) so that the Rasa CLI works there with no variable set;
+`static()` is what it must contain (tests/test_endpoints.py compares).
+
 One setting per store, no Rasa knowledge needed by whoever deploys:
 - `GUICHET_TRACKER_URL` (SQLAlchemy URL, e.g. `postgresql://guichet:secret@db:5432/guichet`): the
-  conversations. Unset: SQLite file `GUICHET_TRACKER_DB` (default `var/tracker.db`), exactly as
-  the static `endpoints.yml`.
+  conversations. Unset: SQLite file `GUICHET_TRACKER_DB` (default `var/tracker.db` of the project).
 - `GUICHET_LOCK_STORE_URL` (`redis://[:password@]host[:port][/db]`, `rediss://` for TLS): the
   per-conversation lock shared by several Rasa instances. Unset: Rasa's in-memory lock store
   (fine for a single instance only).
@@ -22,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.config import DEFAULT_TRACKER_DB, Settings, get_settings
 
 HEADER = "# Written by `python -m bot endpoints` from the GUICHET_* environment variables: do not edit.\n"
 
@@ -31,11 +34,10 @@ class EndpointsError(ValueError):
     pass
 
 
-def tracker_store(env: Mapping[str, str]) -> Dict[str, Any]:
-    url = env.get("GUICHET_TRACKER_URL") or ""
-    if not url:
-        db = env.get("GUICHET_TRACKER_DB") or str(PROJECT_ROOT / "var" / "tracker.db")
-        return {"type": "SQL", "dialect": "sqlite", "db": db}
+def tracker_store(settings: Settings) -> Dict[str, Any]:
+    if not settings.tracker_url_set:
+        return {"type": "SQL", "dialect": "sqlite", "db": settings.tracker_db}
+    url = settings.tracker_url
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -51,8 +53,8 @@ def tracker_store(env: Mapping[str, str]) -> Dict[str, Any]:
     return {"type": "SQL", "url": url}
 
 
-def lock_store(env: Mapping[str, str]) -> Optional[Dict[str, Any]]:
-    url = env.get("GUICHET_LOCK_STORE_URL") or ""
+def lock_store(settings: Settings) -> Optional[Dict[str, Any]]:
+    url = settings.lock_store_url
     if not url:
         return None
     parts = urlsplit(url)
@@ -76,13 +78,18 @@ def lock_store(env: Mapping[str, str]) -> Optional[Dict[str, Any]]:
 
 
 def endpoints(env: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
-    env = os.environ if env is None else env
-    action_url = env.get("GUICHET_ACTION_URL") or f"http://localhost:{env.get('GUICHET_ACTION_PORT') or 5055}/webhook"
-    result: Dict[str, Any] = {"action_endpoint": {"url": action_url}, "tracker_store": tracker_store(env)}
-    lock = lock_store(env)
+    """Rasa's endpoints for the settings of `env` (default: the process environment)."""
+    settings = get_settings(env)
+    result: Dict[str, Any] = {"action_endpoint": {"url": settings.action_url}, "tracker_store": tracker_store(settings)}
+    lock = lock_store(settings)
     if lock is not None:
         result["lock_store"] = lock
     return result
+
+
+def static() -> Dict[str, Any]:
+    """What the versioned endpoints.yml holds: the defaults, the SQLite path relative to the project root."""
+    return endpoints({"GUICHET_TRACKER_DB": DEFAULT_TRACKER_DB})
 
 
 def _no_variables(value: Any) -> Any:

@@ -120,14 +120,13 @@ def agent_proof(secret: str, sender: str) -> str:
 
 
 def sanitise_metadata(metadata: object, sender: str, secret: Optional[str]) -> Dict[str, object]:
-    """Only what Guichet uses is kept; the counsellor token is checked here and never stored."""
+    """Only what Guichet uses is kept; the counsellor token is checked here and never stored.
+    A claim of the agent audience without the right token (or with no code at all) is served as public."""
     metadata = metadata if isinstance(metadata, Mapping) else {}
     result: Dict[str, object] = {"audience": "public"}
-    if metadata.get("audience") == "agent":
+    if metadata.get("audience") == "agent" and secret:
         token = metadata.get("agent_token")
-        if not secret:
-            result["audience"] = "agent"
-        elif isinstance(token, str) and hmac.compare_digest(token.encode(errors="surrogatepass"), secret.encode()):
+        if isinstance(token, str) and hmac.compare_digest(token.encode(errors="surrogatepass"), secret.encode()):
             result["audience"] = "agent"
             result["agent_proof"] = agent_proof(secret, sender)
     channel = metadata.get("channel")

@@ -47,6 +47,9 @@ class EmergencyIntent(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "EmergencyIntent":
+        from bot.rasa_console import install
+
+        install()  # `echo bonjour | rasa shell` ends after the answer (Rasa 3.6 hangs at the end of input)
         return cls(config)
 
     def _distress(self, text: str) -> bool:

@@ -7,6 +7,7 @@ from typing import Mapping, Optional
 
 from sqlalchemy.engine import Engine
 
+from bot.access import agent_code
 from bot.config import get_settings
 from bot.conversation import Guichet
 from bot.db import make_engine, make_session_factory
@@ -73,14 +74,12 @@ def reset() -> None:
 
 
 def audience_from_metadata(metadata: Optional[Mapping], sender: Optional[str] = None) -> str:
-    """`agent` only when asked for and, if GUICHET_AGENT_TOKEN is set, proven: either the token itself
-    or the proof that Guichet's input channel leaves in its place (bot.inputs.agent_proof)."""
+    """`agent` only when asked for and proven with the counsellor code (bot.access.agent_code): either
+    the code itself or the proof that Guichet's input channel leaves in its place (bot.inputs.agent_proof)."""
     metadata = metadata or {}
     if metadata.get("audience") != AGENT:
         return PUBLIC
-    secret = get_settings().agent_token
-    if not secret:
-        return AGENT
+    secret = agent_code()
     token = metadata.get("agent_token")
     if isinstance(token, str) and hmac.compare_digest(token.encode(), secret.encode()):
         return AGENT

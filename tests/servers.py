@@ -76,7 +76,8 @@ def model_copy(directory: Path) -> Path:
 
 def base_env(**extra: str) -> Dict[str, str]:
     env = {**os.environ, "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "PYTHONPATH": str(ROOT)}
-    for key in ("GUICHET_TRACKER_URL", "GUICHET_LOCK_STORE_URL", "GUICHET_AGENT_TOKEN"):
+    for key in ("GUICHET_TRACKER_URL", "GUICHET_LOCK_STORE_URL", "GUICHET_AGENT_TOKEN", "GUICHET_API_TOKEN",
+                "GUICHET_ALLOWED_ORIGINS", "GUICHET_AGENT_SESSION_SECONDS"):
         env.pop(key, None)
     env.update(extra)
     return env
@@ -113,11 +114,13 @@ class Processes:
 
     def rasa(self, name: str, port: int, model: Path, endpoints: Path, env: Dict[str, str],
              credentials: Optional[Path] = None) -> subprocess.Popen:
-        """A Rasa server; by default with the REST channel of bot/channels.py only (what these tests speak)."""
+        """A Rasa server started as `make run` starts it (`python -m bot serve`: Rasa's HTTP API only with
+        GUICHET_API_TOKEN, CORS only for GUICHET_ALLOWED_ORIGINS); by default with the REST channel of
+        bot/channels.py only (what most tests speak)."""
         if credentials is None:
             credentials = self.logs / "credentials-rest.yml"
             credentials.write_text("bot.channels.GuichetRestInput:\n")
-        return self.spawn(name, [str(VENV_BIN / "rasa"), "run", "--enable-api", "--port", str(port), "--model", str(model),
+        return self.spawn(name, [sys.executable, "-m", "bot", "serve", "--port", str(port), "--model", str(model),
                                  "--endpoints", str(endpoints), "--credentials", str(credentials)], env)
 
     def stop(self) -> None:
@@ -275,5 +278,6 @@ def start_stacks(processes: Processes, logs: Path, model: Path, env: Dict[str, s
         started.append((name, action_port, actions, rasa_port, rasa))
     for name, action_port, actions, rasa_port, rasa in started:
         wait_until(f"http://127.0.0.1:{action_port}/health", 120, actions, processes.log(f"actions{name}"))
-        wait_until(f"http://127.0.0.1:{rasa_port}/status", 240, rasa, processes.log(f"rasa{name}"))
+        # The REST channel's health route: Rasa's /status is part of its HTTP API, off by default.
+        wait_until(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", 240, rasa, processes.log(f"rasa{name}"))
     return [f"http://127.0.0.1:{rasa_port}" for _n, _a, _p, rasa_port, _r in started]

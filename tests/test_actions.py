@@ -7,6 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionConseiller, ActionFallback, ActionGuichet, ActionHorsSujet, ActionMenu
 from bot import services
+from bot.access import agent_code
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,8 @@ def test_answer_public_and_agent(domain):
     answer = customs(public)[0]
     assert answer["type"] == "answer" and answer["category"] == "urgent" and answer["demarche"] == "caf.urgence_rupture_droits"
     assert "Administration+" not in public[0]["text"] and slots["last_category"] == "urgent"
-    agent, _ = run(ActionGuichet(), domain, "affirm", "oui", slots=state, metadata={"audience": "agent"})
+    agent, _ = run(ActionGuichet(), domain, "affirm", "oui", slots=state,
+                   metadata={"audience": "agent", "agent_token": agent_code()})
     assert "Administration+" in agent[0]["text"]
 
 

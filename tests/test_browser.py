@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.feedback import feedback_table
 
-from servers import ROOT, Processes, base_env, model_copy, start_stacks
+from servers import ROOT, Processes, base_env, free_port, model_copy, start_stacks
 
 CHROMIUM = os.environ.get("GUICHET_CHROMIUM", "/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -30,16 +30,18 @@ AGENT_ONLY = ("Administration+", "back-office", "réservé aux conseillers")
 def site(kb_engine, tmp_path_factory):
     logs = tmp_path_factory.mktemp("browser")
     processes = Processes(logs)
+    widget_port = free_port()  # the structure's own site that may embed the web chat
     env = base_env(
         GUICHET_DB_URL=str(kb_engine.url),
         GUICHET_AGENT_TOKEN=CODE,
         GUICHET_OPENING_HOURS=HOURS,
         GUICHET_TRACKER_DB=str(logs / "tracker.db"),
+        GUICHET_ALLOWED_ORIGINS=f"http://127.0.0.1:{widget_port}",
     )
     try:
         # All the channels of `make run` (REST, socket.io, the pages), not the REST-only default.
         [base] = start_stacks(processes, logs, model_copy(logs), env, credentials=ROOT / "credentials.yml")
-        yield {"base": base, "db": kb_engine, "logs": logs}
+        yield {"base": base, "db": kb_engine, "logs": logs, "widget_port": widget_port}
     finally:
         processes.stop()
 
@@ -259,23 +261,59 @@ def test_public_pages_never_show_agent_only_contacts(context, site):
         assert "un conseiller France services" in text.lower() or "conseiller france services" in text.lower()
 
 
-def test_embeddable_widget_opens_the_chat(context, site, tmp_path):
-    # A structure's own site, on another origin, embeds the chat with one script tag.
+def structure_site(site, tmp_path, port=0):
+    """A structure's own site, on another origin, that embeds the chat with one script tag."""
     (tmp_path / "index.html").write_text(
         '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Structure</title></head><body>'
         f'<h1>Espace France services</h1><script src="{site["base"]}/static/guichet/widget.js"></script></body></html>',
         encoding="utf-8",
     )
     handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    page = context.new_page()
-    page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
-    page.click("text=Une question sur vos démarches ?")
-    frame = page.frame_locator("iframe[title*='Guichet']")
-    frame.locator(".guichet-chat[data-session=ready]").wait_for()
-    assert frame.locator("header").is_hidden()
-    server.shutdown()
+    return server
+
+
+READ_AN_ANSWER = """async (url) => {
+    try {
+        const r = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"},
+                                    body: JSON.stringify({sender: "origine-" + location.port, message: "je dois refaire ma carte grise"})});
+        return JSON.stringify(await r.json());
+    } catch (e) { return "refused: " + e; }
+}"""
+
+
+def test_embeddable_widget_opens_the_chat(context, site, tmp_path):
+    # The site is listed in GUICHET_ALLOWED_ORIGINS: the chat opens in it and its own scripts may read answers.
+    server = structure_site(site, tmp_path, site["widget_port"])
+    try:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{site['widget_port']}/index.html")
+        page.click("text=Une question sur vos démarches ?")
+        frame = page.frame_locator("iframe[title*='Guichet']")
+        frame.locator(".guichet-chat[data-session=ready]").wait_for()
+        assert frame.locator("header").is_hidden()
+        answer = page.evaluate(READ_AN_ANSWER, site["base"] + "/webhooks/rest/webhook")
+        assert "france_titres" in answer, answer
+    finally:
+        server.shutdown()
+
+
+def test_an_unlisted_site_can_neither_embed_the_chat_nor_read_answers(context, site, tmp_path):
+    server = structure_site(site, tmp_path)  # another port: another origin, not listed
+    try:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+        page.click("text=Une question sur vos démarches ?")
+        page.wait_for_timeout(3000)
+        chat_frames = [f for f in page.frames if f != page.main_frame]
+        # frame-ancestors: Chromium shows its own error page instead of the chat
+        assert chat_frames and all(not f.url.startswith(site["base"]) or f.query_selector(".guichet-chat") is None
+                                   for f in chat_frames), [f.url for f in chat_frames]
+        answer = page.evaluate(READ_AN_ANSWER, site["base"] + "/webhooks/rest/webhook")
+        assert answer.startswith("refused:") and "france_titres" not in answer, answer
+    finally:
+        server.shutdown()
 
 
 # -- kiosk ----------------------------------------------------------------------------------------

@@ -186,9 +186,13 @@ def test_answer_without_pending_question_asks_to_rephrase(guichet):
     assert "préciser votre demande" in out.replies[0].text
 
 
-def test_agent_audience_requires_the_token_when_configured(monkeypatch):
+def test_agent_audience_requires_the_code(monkeypatch):
+    from bot.access import agent_code
+
+    # No GUICHET_AGENT_TOKEN: the generated code (closed by default, there is no open mode).
     monkeypatch.delenv("GUICHET_AGENT_TOKEN", raising=False)
-    assert audience_from_metadata({"audience": "agent"}) == "agent"
+    assert audience_from_metadata({"audience": "agent"}) == "public"
+    assert audience_from_metadata({"audience": "agent", "agent_token": agent_code()}) == "agent"
     assert audience_from_metadata({}) == "public"
     assert audience_from_metadata(None) == "public"
     monkeypatch.setenv("GUICHET_AGENT_TOKEN", "s3cret")

@@ -1,24 +1,14 @@
 """End to end: the action server and the Rasa server, started for real, spoken to over HTTP (REST channel)."""
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
+import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from servers import ROOT, Processes, base_env, model_copy, start_stacks
+
 E2E = {}
-VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+API_TOKEN = "jeton-api-e2e-0123456789abcdef"  # this server runs with Rasa's HTTP API, as an operator may
 
 
 def post(url, body, timeout=30):
@@ -27,56 +17,19 @@ def post(url, body, timeout=30):
         return response.status, json.loads(response.read().decode())
 
 
-def wait_until(url, deadline_s, proc):
-    end = time.time() + deadline_s
-    while time.time() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(url)
-
-
 @pytest.fixture(scope="module")
 def server(kb_engine, tmp_path_factory):
-    subprocess.run(["bash", "scripts/train.sh"], cwd=ROOT, check=True)
     logs = tmp_path_factory.mktemp("e2e")
-    action_port, rasa_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "GUICHET_DB_URL": str(kb_engine.url),
-        "GUICHET_ACTION_URL": f"http://127.0.0.1:{action_port}/webhook",
-        "GUICHET_AGENT_TOKEN": "jeton-e2e",
-        "GUICHET_TRACKER_DB": str(logs / "tracker.db"),
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-        "PYTHONPATH": str(ROOT),
-    }
-    actions = subprocess.Popen(
-        [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
-        cwd=ROOT, env=env, stdout=open(logs / "actions.log", "w"), stderr=subprocess.STDOUT,
-    )
-    rasa = subprocess.Popen(
-        [str(VENV_BIN / "rasa"), "run", "--enable-api", "--port", str(rasa_port), "--model", "models/guichet.tar.gz",
-         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
-        cwd=ROOT, env=env, stdout=open(logs / "rasa.log", "w"), stderr=subprocess.STDOUT,
-    )
+    processes = Processes(logs)
+    env = base_env(GUICHET_DB_URL=str(kb_engine.url), GUICHET_AGENT_TOKEN="jeton-e2e",
+                   GUICHET_TRACKER_DB=str(logs / "tracker.db"), GUICHET_API_TOKEN=API_TOKEN)
     try:
-        wait_until(f"http://127.0.0.1:{action_port}/health", 120, actions)
-        wait_until(f"http://127.0.0.1:{rasa_port}/status", 240, rasa)
+        # The channels of `make run` (credentials.yml), endpoints from `python -m bot endpoints`.
+        [base] = start_stacks(processes, logs, model_copy(logs), env, credentials=ROOT / "credentials.yml")
         E2E["tracker_db"] = logs / "tracker.db"
-        yield f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+        yield f"{base}/webhooks/rest/webhook"
     finally:
-        for proc in (rasa, actions):
-            proc.terminate()
-        for proc in (rasa, actions):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        processes.stop()
 
 
 def say(url, sender, message, **metadata):
@@ -128,10 +81,36 @@ def test_direct_answer_and_distress(server):
 def test_slots_are_kept_per_conversation(server):
     say(server, "e2e-6", "la caf ne me verse plus le rsa depuis trois mois")
     base = server.rsplit("/webhooks", 1)[0]
-    with urllib.request.urlopen(f"{base}/conversations/e2e-6/tracker", timeout=10) as response:
+    with urllib.request.urlopen(f"{base}/conversations/e2e-6/tracker?token={API_TOKEN}", timeout=10) as response:
         tracker = json.loads(response.read().decode())
     assert tracker["slots"]["pending_question"] == "detresse"
     assert tracker["slots"]["topic"] == "rsa_prime_activite"
+
+
+def request(method, url, body=None):
+    req = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_rasa_api_asks_for_the_token(server):
+    """GUICHET_API_TOKEN set: Rasa's HTTP API is on, every route of it refused without the token."""
+    base = server.rsplit("/webhooks", 1)[0]
+    say(server, "e2e-api", "je dois refaire ma carte grise")
+    event = json.dumps({"event": "slot", "name": "topic", "value": "x"}).encode()
+    probes = [("GET", "/conversations/e2e-api/tracker", None), ("POST", "/conversations/e2e-api/tracker/events", event),
+              ("PUT", "/conversations/e2e-api/tracker/events", b"[]"), ("DELETE", "/model", None),
+              ("PUT", "/model", b'{"model_file": "/tmp/x.tar.gz"}'), ("POST", "/model/train", b"{}"),
+              ("GET", "/status", None)]
+    for method, path, body in probes:
+        assert request(method, base + path, body) == 401, (method, path)
+        assert request(method, base + path + "?token=faux", body) == 401, (method, path)
+    assert request("GET", f"{base}/conversations/e2e-api/tracker?token={API_TOKEN}") == 200
+    # Nothing was changed by the refused calls: the model answers, the conversation is intact.
+    assert custom(say(server, "e2e-api", "je dois refaire ma carte grise"), "answer")["operator"] == "france_titres"
 
 
 def post_raw(url, body: bytes):

@@ -8,17 +8,30 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.endpoints import EndpointsError, endpoints, write
+from bot.config import get_settings
+from bot.endpoints import EndpointsError, endpoints, static, write
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_defaults_are_the_static_endpoints_file():
-    env = {"GUICHET_ACTION_URL": "http://localhost:5055/webhook", "GUICHET_TRACKER_DB": "/srv/guichet/var/tracker.db"}
-    static = yaml.safe_load((ROOT / "endpoints.yml").read_text().replace("${GUICHET_ACTION_URL}", env["GUICHET_ACTION_URL"])
-                            .replace("${GUICHET_TRACKER_DB}", env["GUICHET_TRACKER_DB"]))
-    assert endpoints(env) == static
-    assert "lock_store" not in endpoints(env)  # Rasa's in-memory lock store
+def test_versioned_endpoints_file_holds_the_defaults_literally():
+    text = (ROOT / "endpoints.yml").read_text()
+    assert "${" not in text  # the Rasa CLI reads it as is, with no variable set
+    versioned = yaml.safe_load(text)
+    assert versioned == static() == {
+        "action_endpoint": {"url": "http://localhost:5055/webhook"},
+        "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": "var/tracker.db"},
+    }
+    # With no variable, the generated file is the same, its SQLite path anchored at the project root
+    # (the report and the purge read that same file).
+    generated = endpoints({})
+    assert generated["tracker_store"].pop("db") == str(ROOT / "var" / "tracker.db")
+    versioned["tracker_store"].pop("db")
+    assert generated == versioned and "lock_store" not in generated  # Rasa's in-memory lock store
+    assert get_settings({}).tracker_url == f"sqlite:///{ROOT / 'var' / 'tracker.db'}"
+    env = {"GUICHET_ACTION_PORT": "6000", "GUICHET_TRACKER_DB": "/srv/guichet/var/tracker.db"}
+    assert endpoints(env) == {"action_endpoint": {"url": "http://localhost:6000/webhook"},
+                              "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": "/srv/guichet/var/tracker.db"}}
 
 
 def test_postgresql_url_is_passed_whole_and_sqlite_url_as_a_file():

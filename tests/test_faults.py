@@ -1,13 +1,12 @@
 """Faults: the action server down, the Rasa server killed (-9) and restarted, the database unreachable."""
-import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from test_e2e_http import ROOT, VENV_BIN, custom, free_port, say, wait_until
+from servers import ROOT, VENV_BIN, base_env, free_port, model_copy, wait_until, write_endpoints
+from test_e2e_http import custom, say
 
 
 class Servers:
@@ -15,6 +14,8 @@ class Servers:
         self.env, self.logs = env, logs
         self.action_port, self.rasa_port = free_port(), free_port()
         self.env["GUICHET_ACTION_URL"] = f"http://127.0.0.1:{self.action_port}/webhook"
+        self.endpoints = write_endpoints(logs / "endpoints.yml", self.env)
+        self.model = model_copy(logs)
         self.actions = self.rasa = None
         self.url = f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
 
@@ -27,11 +28,11 @@ class Servers:
 
     def start_rasa(self):
         self.rasa = subprocess.Popen(
-            [str(VENV_BIN / "rasa"), "run", "--enable-api", "--port", str(self.rasa_port), "--model",
-             "models/guichet.tar.gz", "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+            [sys.executable, "-m", "bot", "serve", "--port", str(self.rasa_port), "--model", str(self.model),
+             "--endpoints", str(self.endpoints), "--credentials", "credentials.yml"],
             cwd=ROOT, env=self.env, stdout=open(self.logs / "rasa.log", "a"), stderr=subprocess.STDOUT,
         )
-        wait_until(f"http://127.0.0.1:{self.rasa_port}/status", 240, self.rasa)
+        wait_until(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", 240, self.rasa)
 
     @staticmethod
     def kill9(proc):
@@ -50,16 +51,8 @@ class Servers:
 
 @pytest.fixture(scope="module")
 def servers(kb_engine, tmp_path_factory):
-    subprocess.run(["bash", "scripts/train.sh"], cwd=ROOT, check=True)
     logs = tmp_path_factory.mktemp("faults")
-    env = {
-        **os.environ,
-        "GUICHET_DB_URL": str(kb_engine.url),
-        "GUICHET_TRACKER_DB": str(logs / "tracker.db"),
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("GUICHET_AGENT_TOKEN", None)
+    env = base_env(GUICHET_DB_URL=str(kb_engine.url), GUICHET_TRACKER_DB=str(logs / "tracker.db"))
     s = Servers(env, logs)
     s.start_actions()
     s.start_rasa()

@@ -22,6 +22,7 @@ from servers import ROOT, Postgres, Processes, Redis, base_env, get_json, model_
 
 RSA = "la caf ne me verse plus le rsa depuis trois mois"
 CARTE_GRISE = "je dois refaire ma carte grise"
+API_TOKEN = "jeton-api-scaleout-0123456789"
 
 
 class Cluster:
@@ -32,7 +33,7 @@ class Cluster:
         return f"{self.instances[i % 2]}/webhooks/rest/webhook"
 
     def tracker(self, sender: str, i: int = 0) -> dict:
-        return get_json(f"{self.instances[i % 2]}/conversations/{sender}/tracker")
+        return get_json(f"{self.instances[i % 2]}/conversations/{sender}/tracker?token={API_TOKEN}")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,8 @@ def cluster(kb_engine, tmp_path_factory):
         redis.start(redis_server)
         pg.wait()
         redis.wait()
-        common = base_env(GUICHET_DB_URL=str(kb_engine.url), GUICHET_TRACKER_URL=pg.url, GUICHET_LOCK_STORE_URL=redis.url)
+        common = base_env(GUICHET_DB_URL=str(kb_engine.url), GUICHET_TRACKER_URL=pg.url, GUICHET_LOCK_STORE_URL=redis.url,
+                          GUICHET_API_TOKEN=API_TOKEN)  # the trackers are read through Rasa's HTTP API
         urls = start_stacks(processes, logs, model, common, names=("-a", "-b"))  # the four processes start in parallel
         yield Cluster(urls, pg, redis, common)
     finally:

@@ -26,7 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot import services
+from bot import access, services
 from bot.channels import converse
 from bot.config import PROJECT_ROOT, get_settings
 from bot.inputs import json_object, prepare
@@ -69,12 +69,43 @@ def _error(message: str, status: int) -> HTTPResponse:
     return _security_headers(response.json({"error": message}, status=status))
 
 
-def _secret() -> Optional[str]:
-    return get_settings().agent_token
+SESSION_ENDED = (
+    "Votre session de conseiller a pris fin (déconnexion ou durée dépassée) : rechargez la page et "
+    "saisissez de nouveau le code d'accès pour continuer."
+)
 
 
-def is_counsellor(request: Request) -> bool:
-    return security.is_counsellor(request.cookies.get(security.COOKIE), _secret())
+def client_address(request: Request) -> str:
+    """The peer's address; behind a reverse proxy, the forwarded one when Sanic is told to trust it
+    (SANIC_PROXIES_COUNT / SANIC_REAL_IP_HEADER, docs/deploy.md)."""
+    return request.remote_addr or request.ip or "inconnue"
+
+
+def _session_valid(token: Optional[str]) -> bool:
+    return access.session_valid(services.database(), token, access.agent_code())
+
+
+async def is_counsellor(request: Request) -> bool:
+    return await _in_thread(_session_valid, request.cookies.get(security.COOKIE))
+
+
+def chat_frame_ancestors() -> str:
+    """The web chat may be embedded by Guichet's own pages and the sites of GUICHET_ALLOWED_ORIGINS."""
+    return " ".join(("'self'",) + get_settings().allowed_origins)
+
+
+def socket_origin_allowed(origin: Optional[str], environ: Dict[str, Any]) -> bool:
+    """socket.io connections from Guichet's own pages (same origin) or a listed site; a client that
+    sends no Origin (not a browser) is not checked by engine.io."""
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST", "")
+    return bool(origin) and (origin == f"{scheme}://{host}" or origin in get_settings().allowed_origins)
+
+
+def _blocked(wait_s: float) -> HTTPResponse:
+    resp = _error(access.wait_message(wait_s), 429)
+    resp.headers["Retry-After"] = str(int(wait_s) + 1)
+    return resp
 
 
 def _json_body(request: Request) -> Optional[Dict[str, Any]]:
@@ -178,6 +209,13 @@ class GuichetWebInput(InputChannel):
     def name(cls) -> Text:
         return "guichet_web"
 
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        # Rasa builds its channels once, at start: the counsellor code is created now if it has to be,
+        # and whoever started the server is told where it is (never the code itself).
+        logger.info(access.where_is_the_code())
+        return cls()
+
     def url_prefix(self) -> Text:
         # Rasa mounts channels under /webhooks/<prefix>; an absolute "/" puts the pages at the root.
         return "/"
@@ -189,8 +227,8 @@ class GuichetWebInput(InputChannel):
         async def page(request: Request, page: str) -> HTTPResponse:
             embedded = page == "chat" and request.args.get("integre") == "1"
             html = await _in_thread(render_page, page, {"embedded": embedded})
-            # The web chat may be embedded in a structure's own site (widget.js); the others may not.
-            return _security_headers(response.html(html), "*" if page == "chat" else "'self'")
+            # The web chat may be embedded in the sites of GUICHET_ALLOWED_ORIGINS (widget.js); the others may not.
+            return _security_headers(response.html(html), chat_frame_ancestors() if page == "chat" else "'self'")
 
         @web.route("/static/<path:path>", methods=["GET"])
         async def static(_request: Request, path: str) -> HTTPResponse:
@@ -206,34 +244,44 @@ class GuichetWebInput(InputChannel):
 
         @web.route("/api/conseiller/session", methods=["GET"])
         async def session_state(request: Request) -> HTTPResponse:
-            return _security_headers(
-                response.json({"counsellor": is_counsellor(request), "code_required": _secret() is not None})
-            )
+            # code_required: always true (there is no open console any more), kept for the contract.
+            return _security_headers(response.json({"counsellor": await is_counsellor(request), "code_required": True}))
 
         @web.route("/api/conseiller/session", methods=["POST"])
         async def login(request: Request) -> HTTPResponse:
-            secret = _secret()
             data = _json_body(request)
             if data is None:
                 return _error("Requête invalide.", 400)
-            if secret is None:
-                return _security_headers(response.json({"counsellor": True, "code_required": False}))
-            if not security.code_matches(data.get("code"), secret):
-                await asyncio.sleep(0.5)  # slows down guessing
-                return _error("Code d'accès incorrect.", 403)
+            address = client_address(request)
+            wait = await _in_thread(access.retry_after, services.database(), address)
+            if wait is not None:
+                return _blocked(wait)
+            secret = access.agent_code()
+            if not access.code_matches(data.get("code"), secret):
+                left = await _in_thread(access.record_failure, services.database(), address)
+                await asyncio.sleep(0.5)  # slows down guessing a little more
+                if left == 0:
+                    return _blocked(access.WINDOW_S)
+                return _error(f"Code d'accès incorrect. Il vous reste {left} essai{'s' if left > 1 else ''} "
+                              f"avant un blocage de {access.WINDOW_S // 60} minutes.", 403)
+            settings = get_settings()
+            token = await _in_thread(access.open_session, services.database(), secret, settings.agent_session_s)
             resp = response.json({"counsellor": True, "code_required": True})
-            resp.cookies[security.COOKIE] = security.issue(secret)
+            resp.cookies[security.COOKIE] = token
             cookie = resp.cookies[security.COOKIE]
             cookie["httponly"] = True
             cookie["samesite"] = "Strict"
             cookie["path"] = "/"
-            cookie["max-age"] = security.LIFETIME_S
+            cookie["max-age"] = settings.agent_session_s
             if request.scheme == "https":
                 cookie["secure"] = True
             return _security_headers(resp)
 
         @web.route("/api/conseiller/session", methods=["DELETE"])
-        async def logout(_request: Request) -> HTTPResponse:
+        async def logout(request: Request) -> HTTPResponse:
+            # Ends the session on the server: the cookie, replayed, no longer opens anything.
+            await _in_thread(access.close_session, services.database(), request.cookies.get(security.COOKIE),
+                             access.agent_code())
             resp = response.json({"counsellor": False})
             resp.cookies[security.COOKIE] = ""
             resp.cookies[security.COOKIE]["max-age"] = 0
@@ -242,7 +290,7 @@ class GuichetWebInput(InputChannel):
 
         @web.route("/api/recherche", methods=["GET"])
         async def search(request: Request) -> HTTPResponse:
-            if not is_counsellor(request):
+            if not await is_counsellor(request):
                 return _error("Réservé aux conseillers France services : connectez-vous.", 401)
             query = (request.args.get("q") or "").strip()[:200]
             operator = request.args.get("operateur") or None
@@ -259,7 +307,7 @@ class GuichetWebInput(InputChannel):
 
         @web.route("/api/bilan", methods=["GET"])
         async def figures(request: Request) -> HTTPResponse:
-            if not is_counsellor(request):
+            if not await is_counsellor(request):
                 return _error("Réservé aux conseillers France services : connectez-vous.", 401)
             return _security_headers(response.json(await _in_thread(_figures)))
 
@@ -364,7 +412,9 @@ class GuichetSocketIOInput(InputChannel):
         self.socketio_path = socketio_path
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        # Same origin or a site of GUICHET_ALLOWED_ORIGINS (never "any origin": a page elsewhere must not
+        # drive a conversation through a visitor's browser).
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=socket_origin_allowed)
         holder: Dict[str, Any] = {}
         bp = _SocketBlueprint(sio, self.socketio_path, holder, "guichet_socketio", __name__)
         bot_evt, user_evt, name = self.bot_message_evt, self.user_message_evt, self.name()
@@ -379,8 +429,10 @@ class GuichetSocketIOInput(InputChannel):
             if channel not in PAGES:
                 channel = "chat"
             cookie = security.cookie_from_header(environ.get("HTTP_COOKIE"))
-            agent = channel == "conseiller" and security.is_counsellor(cookie, _secret())
-            await sio.save_session(sid, {"channel": channel, "agent": agent, "sender": None})
+            agent = channel == "conseiller" and await _in_thread(_session_valid, cookie)
+            # The session token is kept to check, at every message, that the session still runs.
+            await sio.save_session(sid, {"channel": channel, "agent": agent, "token": cookie if agent else None,
+                                         "sender": None})
             return True
 
         @sio.on("session_request")
@@ -406,11 +458,13 @@ class GuichetSocketIOInput(InputChannel):
                 return
             data = data if isinstance(data, dict) else {}
             metadata: Dict[str, Any] = {"channel": session["channel"]}
-            secret = _secret()
+            secret = access.agent_code()
             if session["agent"]:
+                if not await _in_thread(_session_valid, session["token"]):  # logged out or expired meanwhile
+                    await sio.emit(bot_evt, {"text": SESSION_ENDED, "custom": {"type": "session_ended"}}, room=sid)
+                    return
                 metadata["audience"] = "agent"
-                if secret:
-                    metadata["agent_token"] = secret  # checked and replaced by a proof in prepare()
+                metadata["agent_token"] = secret  # checked and replaced by a proof in prepare()
             prepared = prepare(data.get("message"), metadata, sender, secret)
             replies = await converse(on_new_message, prepared, sender, name)
             for item in merge_replies(replies):

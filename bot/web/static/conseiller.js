@@ -22,10 +22,9 @@
     });
   }
 
-  function showConsole(state) {
+  function showConsole() {
     login.hidden = true;
     consoleBlock.hidden = false;
-    document.getElementById("mode-dev").hidden = state.code_required;
     if (!conversation) {
       conversation = new G.Conversation({
         channel: "conseiller", root: consoleBlock.querySelector(".guichet-chat"), persist: true, copyCards: true
@@ -42,7 +41,7 @@
   }
 
   api("GET", "/api/conseiller/session").then(function (state) {
-    if (state.counsellor) showConsole(state); else showLogin();
+    if (state.counsellor) showConsole(); else showLogin();
   }).catch(showLogin);
 
   document.getElementById("connexion-form").addEventListener("submit", function (event) {
@@ -50,9 +49,9 @@
     var error = document.getElementById("connexion-erreur");
     var code = document.getElementById("code");
     error.hidden = true;
-    api("POST", "/api/conseiller/session", { code: code.value }).then(function (state) {
+    api("POST", "/api/conseiller/session", { code: code.value }).then(function () {
       code.value = "";
-      showConsole(state);
+      showConsole();
       document.getElementById("saisie").focus();
     }).catch(function (e) {
       error.textContent = e.message;
