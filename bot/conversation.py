@@ -190,7 +190,7 @@ class Guichet:
         audience = normalise_audience(turn.audience)
         if self.engine.emergencies(turn.text):  # distress first, however the NLU hesitated
             return self._distress(turn, audience)
-        if self._beyond_referentiel(turn, nlu_sure=False):
+        if self.must_not_do(turn.text) or self._beyond_referentiel(turn, nlu_sure=False):
             return self.out_of_scope(Turn(**{**turn.__dict__, "intent": "hors_champ"}))
         misses = int(float(turn.slots.get("misses") or 0)) + 1
         slots: Dict[str, object] = {"misses": float(misses), "request_text": turn.text, "pending_question": None}
