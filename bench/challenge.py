@@ -233,6 +233,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--token", default=BENCH_TOKEN, help="counsellor code of that server")
     parser.add_argument("--out", type=Path, help="JSON file for the figures and the errors")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--only", nargs="*", help="these conversation ids only, with their transcripts")
     args = parser.parse_args(argv)
 
     processes = None
@@ -247,9 +248,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         for path in args.sets:
             cases = load_set(path)
+            if args.only:
+                cases = [c for c in cases if c["id"] in args.only]
             started = time.time()
             with ThreadPoolExecutor(args.workers) as pool:
                 results = list(pool.map(lambda case: driver.run(case, run_id), cases))
+            for result in results if args.only else ():
+                print(result["case"]["id"], result["case"]["text"], result["case"].get("facts"))
+                for replies in result["transcript"]:
+                    for reply in replies:
+                        custom = reply.get("custom") or {}
+                        print("   ", custom.get("type"), custom.get("key") or custom.get("demarche") or "", (reply.get("text") or "")[:90])
             figures = score(results, agent_values)
             figures["seconds"] = round(time.time() - started, 1)
             report[path.stem] = figures

@@ -288,8 +288,10 @@ class DecisionEngine:
         return all(facts.get(k) == v for k, v in cond.ask_when.items())
 
     def _assume_unaskable(self, candidates: List[Demarche], facts: Mapping[str, str]) -> List[Demarche]:
-        """Rows still open once facts that are never asked take their default (MSA, urgency of a title…)."""
-        assumed = self._unaskable_defaults(facts)
+        """Rows still open once facts that are never asked, or that the person could not answer
+        (« je ne sais pas »), take their default (MSA, urgency of a title, distress…)."""
+        assumed = {**self._unaskable_defaults(facts),
+                   **{k: self.conditions[k].default for k, v in facts.items() if v == UNKNOWN and k in self.conditions}}
         return [r for r in candidates if self._compatible(r, assumed)] or candidates
 
     @staticmethod

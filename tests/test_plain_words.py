@@ -40,3 +40,21 @@ def test_no_emergency_in_ordinary_words(engine):
     for text in ("20 ans dans le batiment", "il n'y a aucun danger immédiat", "un coup de main pour ma carte grise",
                  "j'ai perdu le fil de mon dossier"):
         assert engine.emergencies(text) == (), text
+
+
+@pytest.mark.parametrize("text, key", [
+    ("je suis en france depuis 5 mois sans papiers, je veux l'ame", "bloquee"),  # a duration is no blockage
+    ("je suis en france depuis 5 mois sans papiers, je veux l'ame", "autonome_numerique"),  # « sans papiers »
+])
+def test_a_duration_or_undocumented_status_is_no_fact(engine, text, key):
+    assert key not in engine.implied_facts(text)
+
+
+def test_a_wait_with_a_duration_is_a_blockage(engine):
+    for text in ("toujours aucune réponse depuis deux mois", "depuis 3 mois j'attends le virement"):
+        assert engine.implied_facts(text).get("bloquee") == "oui", text
+
+
+def test_sleeping_in_a_car_is_no_shelter(engine):
+    assert [k.label for k in engine.emergencies("on dort dans notre voiture avec les enfants")] == [
+        "Sans solution d'hébergement"]
