@@ -6,6 +6,8 @@ module directly.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -26,6 +28,11 @@ from bot.render import (
 ANSWER_INTENTS = {"affirm": "oui", "deny": "non", "je_ne_sais_pas": UNKNOWN}
 MAX_CHOICES = 3
 MAX_QUESTIONS = 3  # per request: then the answer, with what the other answers would change as caveats
+# words of a document being asked for, looked for or lost (with an operator's `documents` pattern)
+_ASKED_FOR = re.compile(
+    r"\b(demande\w*|reclame\w*|veut|veulent|exige\w*|faut|besoin|fourni\w*|envoy\w*|renvoy\w*|retrouv\w*|trouv\w*"
+    r"|telecharg\w*|recup\w*|obten\w*|imprim\w*|donn\w*|perdu\w*|paume\w*|ou est|ou sont)\b"
+)
 # lowest NLU confidence at which the likeliest topic names the operator of an urgent answer
 RANKED_OPERATOR_MIN = 0.2
 # Slots that describe the current request (reset when a new request starts).
@@ -63,6 +70,9 @@ class Guichet:
         self.situations = {s.id: s for s in repository.situations()}
         self._must_not = repository.out_of_scope_requests()  # each compiled once (OutOfScopeRequest.matches)
         self.opening_hours = opening_hours
+        self._documents = [
+            (re.compile(pattern), topic, o.slug) for o in self.operators.values() for pattern, topic in o.documents
+        ]
         self._aliases = sorted(
             ((self.engine.normalise(alias), o.slug) for o in self.operators.values() for alias in (*o.aliases, o.slug)),
             key=lambda pair: -len(pair[0]),
@@ -80,7 +90,7 @@ class Guichet:
         if intent in self.topics:
             if self._beyond_referentiel(turn, nlu_sure=True):
                 return self.out_of_scope(Turn(**{**turn.__dict__, "intent": "hors_champ"}))
-            return self._new_request(intent, turn.text, turn.slots, audience)
+            return self._new_request(self.document_asked(turn.text, intent) or intent, turn.text, turn.slots, audience)
         if intent in ANSWER_INTENTS:
             return self._answer(ANSWER_INTENTS[intent], turn, audience)
         if intent == "choisir":
@@ -192,6 +202,9 @@ class Guichet:
             return self._distress(turn, audience)
         if self.must_not_do(turn.text) or self._beyond_referentiel(turn, nlu_sure=False):
             return self.out_of_scope(Turn(**{**turn.__dict__, "intent": "hors_champ"}))
+        asked = self.document_asked(turn.text)
+        if asked:  # « la CAF me réclame mon avis d'impôt »: no hesitation, the document decides
+            return self._new_request(asked, turn.text, turn.slots, audience)
         misses = int(float(turn.slots.get("misses") or 0)) + 1
         slots: Dict[str, object] = {"misses": float(misses), "request_text": turn.text, "pending_question": None}
         if misses >= 2:
@@ -236,6 +249,19 @@ class Guichet:
             "Je n'ai pas bien compris votre demande. Pouvez-vous la reformuler en quelques mots, "
             "en précisant l'organisme si vous le connaissez (CAF, impôts, Assurance maladie…) ?"
         )
+
+    def document_asked(self, text: str, topic: Optional[str] = None) -> Optional[str]:
+        """The topic of a document the person is asked for or looks for (knowledge: operator
+        `documents`), when it belongs to another operator than `topic`'s rows: the document asked
+        for decides the démarche, not the organisation that asks for it."""
+        norm = self.engine.normalise(text)
+        if not _ASKED_FOR.search(norm):
+            return None
+        current = set(_unique_operators(self.repo.topic(topic))) if topic else set()
+        for pattern, asked, operator in self._documents:
+            if pattern.search(norm) and asked in self.topics and operator not in current:
+                return asked
+        return None
 
     def _beyond_referentiel(self, turn: Turn, nlu_sure: bool) -> bool:
         """Out of the référentiel by the classifier, unless the person names one of the 12 operators."""

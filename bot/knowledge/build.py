@@ -133,6 +133,7 @@ def _insert(session: Session, knowledge: Knowledge) -> None:
                 designation=op.designation,
                 document=op.document,
                 position=order[slug],
+                documents=[list(d) for d in op.documents],
                 aliases=[AliasRow(alias=a, position=i) for i, a in enumerate(op.aliases)],
             )
         )

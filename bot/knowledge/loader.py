@@ -52,7 +52,8 @@ _SLUG_RE = re.compile(r"^[a-z0-9_]+$")
 _EMAIL_RE = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
 _PHONE_RE = re.compile(r"^[0-9][0-9 ]*[0-9]$")
 
-OPERATOR_KEYS = {"slug": True, "name": True, "title": True, "designation": True, "document": True, "aliases": False}
+OPERATOR_KEYS = {"slug": True, "name": True, "title": True, "designation": True, "document": True, "aliases": False,
+                 "documents": False}
 DEMARCHE_KEYS = {
     "id": True,
     "topic": True,
@@ -469,7 +470,8 @@ def _load_operator_file(
             rep.add(_line_of(op, "aliases"), None, "operator.aliases", "attendu : une liste de textes")
             aliases = []
         if name and title and designation and document:
-            operator = Operator(slug, name, title, document, tuple(a.strip() for a in aliases), designation)
+            operator = Operator(slug, name, title, document, tuple(a.strip() for a in aliases), designation,
+                                _load_documents_asked(op, rep))
 
     rows = data.get("demarches")
     if not isinstance(rows, list):
@@ -480,7 +482,35 @@ def _load_operator_file(
         demarche = _load_demarche(row, index, slug, operator, conditions, documents, seen_ids, rep)
         if demarche is not None:
             demarches.append(demarche)
+    topics = {d.topic for d in demarches}
+    for pattern, topic in operator.documents if operator else ():
+        if topic not in topics:
+            rep.add(_line_of(op, "documents"), None, "operator.documents",
+                    f"thème « {topic} » absent des démarches de {slug}")
     return operator, demarches, rep.problems
+
+
+def _load_documents_asked(op: dict, rep: _Reporter) -> Tuple[Tuple[str, str], ...]:
+    """`documents:` of an operator: [{pattern, topic}] — regexes on folded text, topics of its rows."""
+    raw = op.get("documents", [])
+    result = []
+    if not isinstance(raw, list):
+        rep.add(_line_of(op, "documents"), None, "operator.documents", "attendu : une liste de {pattern, topic}")
+        return ()
+    for i, item in enumerate(raw):
+        where = f"operator.documents[{i}]"
+        if not isinstance(item, dict) or set(item) != {"pattern", "topic"} or not all(
+            isinstance(item[k], str) and item[k].strip() for k in ("pattern", "topic")
+        ):
+            rep.add(_line_of(op, "documents"), None, where, "attendu : {pattern: <expression>, topic: <thème>}")
+            continue
+        try:
+            re.compile(item["pattern"])
+        except re.error as exc:
+            rep.add(_line_of(op, "documents"), None, where, f"expression régulière invalide : {exc}")
+            continue
+        result.append((item["pattern"], item["topic"]))
+    return tuple(result)
 
 
 def _load_demarche(

@@ -21,6 +21,7 @@ class OperatorRow(KnowledgeBase):
     designation = Column(String(200), nullable=False)
     document = Column(String(200), ForeignKey("kb_sources.document"), nullable=False)
     position = Column(Integer, nullable=False)
+    documents = Column(JSON, nullable=False, default=list)  # [[pattern, topic]]: documents asked for
     aliases = relationship("AliasRow", order_by="AliasRow.position", cascade="all, delete-orphan")
 
 

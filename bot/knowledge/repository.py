@@ -156,7 +156,8 @@ class KnowledgeRepository:
                 select(OperatorRow).options(selectinload(OperatorRow.aliases)).order_by(OperatorRow.position)
             ).scalars()
             return [
-                Operator(r.slug, r.name, r.title, r.document, tuple(a.alias for a in r.aliases), r.designation)
+                Operator(r.slug, r.name, r.title, r.document, tuple(a.alias for a in r.aliases), r.designation,
+                         tuple((p, t) for p, t in r.documents or ()))
                 for r in rows
             ]
 

@@ -86,6 +86,9 @@ class Operator:
     document: str
     aliases: Tuple[str, ...] = ()
     designation: str = ""  # with its article, for sentences: "la Caisse d'allocations familiales (CAF)"
+    # (pattern, topic): a document of this operator that another organisation asks the person for;
+    # the document asked for decides the démarche (« mon avis d'impôt pour la CAF » -> impots.gouv.fr)
+    documents: Tuple[Tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
