@@ -133,13 +133,15 @@ def test_queue_take_write_pause_and_hand_back(site):
         try:
             await person.say(CARTE_GRISE)
             await person.until("bot_uttered", lambda m: (m.get("custom") or {}).get("type") == "answer")
+            waiting = asyncio.ensure_future(counsellor.until(
+                "queue", lambda q: any(c["summary"]["texts"] == [CARTE_GRISE] for c in q["cases"]), timeout=30))
             asked = time.time()
             await person.say("/demander_conseiller")
+            update = await waiting
+            appeared = time.time() - asked
+            assert appeared < 2, appeared  # the counsellor sees the case within 2 s
             queued = await person.until("bot_uttered", is_handoff("queued"))
             assert "un conseiller va prendre le relais" in queued["text"]
-            update = await counsellor.until("queue", lambda q: any(c["summary"]["texts"] == [CARTE_GRISE]
-                                                                     for c in q["cases"]), timeout=2)
-            appeared = time.time() - asked
             [case] = [c for c in update["cases"] if c["summary"]["texts"] == [CARTE_GRISE]]
             assert case["channel"] == "chat" and case["status"] == "waiting" and "sender" not in case
             assert case["summary"]["card"]["title"] and case["summary"]["card"]["category"]

@@ -261,11 +261,16 @@ def test_a_counsellor_on_instance_a_takes_over_a_person_on_instance_b(cluster):
         try:
             await counsellor.sio.emit("queue_request", {})
             await counsellor.next("queue", 30)
+            await person.say(CARTE_GRISE)  # a first turn on B (warm), as a person would write before asking
+            await person.until("bot_uttered", lambda m: (m.get("custom") or {}).get("type") == "answer", 60)
+            waiting = asyncio.ensure_future(
+                counsellor.until("queue", lambda q: any(c["status"] == "waiting" for c in q["cases"]), 30))
             asked = time.time()
             await person.say("/demander_conseiller")
-            await person.until("bot_uttered", is_handoff("queued"), 60)
-            update = await counsellor.until("queue", lambda q: any(c["status"] == "waiting" for c in q["cases"]), 2)
+            update = await waiting
             appeared = time.time() - asked
+            assert appeared < 2, appeared
+            await person.until("bot_uttered", is_handoff("queued"), 60)
             case_id = [c for c in update["cases"] if c["status"] == "waiting"][-1]["id"]
             await counsellor.sio.emit("case_take", {"case": case_id})
             await counsellor.next("case_opened", 10)
