@@ -196,6 +196,11 @@ def open_session(engine: Engine, secret: str, lifetime_s: int, now: Optional[flo
     return token
 
 
+def counsellor_id(secret: str, token: Optional[str]) -> str:
+    """A pseudonym of one console session (counsellors share the code): who took a conversation."""
+    return "conseiller-" + _key(secret, token or "")[:8]
+
+
 def session_valid(engine: Engine, token: Optional[str], secret: str, now: Optional[float] = None) -> bool:
     if not token or not secret or len(token) > 100:
         return False

@@ -226,12 +226,16 @@ def cmd_purge(args) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot import feedback as feedback_store
+    from bot import handoff
     from bot.retention import RetentionError, parse_days, purge
 
     try:
         days = parse_days(args.older_than)
         conversations, events = purge(create_engine(get_settings().tracker_url, future=True), days)
-        opinions = feedback_store.purge(make_engine(get_settings().db_url), time.time() - days * 86400)
+        guichet_db = make_engine(get_settings().db_url)
+        opinions = feedback_store.purge(guichet_db, time.time() - days * 86400)
+        callbacks = handoff.purge_callbacks(guichet_db, days)
+        cases = handoff.purge_cases(guichet_db, days)
     except RetentionError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
@@ -240,6 +244,8 @@ def cmd_purge(args) -> int:
         return 2
     print(f"{conversations} conversation(s) inactive(s) depuis plus de {days} jours supprimée(s) ({events} événements).")
     print(f"{opinions} avis de plus de {days} jours supprimé(s).")
+    print(f"{callbacks} demande(s) de rappel et {cases} demande(s) de conseiller terminée(s) de plus de {days} jours "
+          "supprimée(s).")
     return 0
 
 

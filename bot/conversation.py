@@ -239,6 +239,7 @@ class Guichet:
         if self.opening_hours:
             lines.append(self.opening_hours)
         reply = render_out_of_scope(" ".join(lines))
+        reply.custom["unresolved"] = True  # the web pages offer « Parler à un conseiller » (bot/web/channel.py)
         return TurnResult([reply], slots)
 
     @staticmethod

@@ -8,6 +8,14 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 
 
+IMMEDIATE = "guichet_immediate"  # execution option: a write transaction (SQLite: BEGIN IMMEDIATE)
+
+
+def writing(engine: Engine) -> Engine:
+    """The engine whose transactions write: on SQLite they take the write lock first (ignored elsewhere)."""
+    return engine.execution_options(**{IMMEDIATE: True})
+
+
 class DatabaseError(RuntimeError):
     """The database cannot be reached or is not initialised."""
 
@@ -33,7 +41,10 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # pragma: no cover - driver hook
-        connection.exec_driver_sql("BEGIN")
+        # `immediate`: the transaction takes the write lock at once (it waits for it, within the busy
+        # timeout), instead of failing with "database is locked" when a read upgrades to a write.
+        immediate = connection.get_execution_options().get(IMMEDIATE)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

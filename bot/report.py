@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from sqlalchemy import MetaData, Table, and_, create_engine, select
 from sqlalchemy.engine import Engine
@@ -52,6 +52,10 @@ class Conversation:
     questions: int = 0
     redirected: bool = False
     feedback: Counter = field(default_factory=Counter)
+    counsellor_asked: bool = False  # asked for a counsellor (button, words or offer)
+    taken_over: int = 0  # take-overs by a counsellor (ConversationPaused of bot/web/channel.py)
+    counsellor_messages: int = 0
+    waits: List[float] = field(default_factory=list)  # seconds from the request to the take-over
 
     @property
     def outcome(self) -> str:
@@ -72,6 +76,8 @@ class Report:
     by_outcome: Counter
     mean_questions: float
     feedback: Counter
+    handoff: Counter = field(default_factory=Counter)  # "<channel>:demandes|pris_en_charge|messages"
+    handoff_wait: Dict[str, float] = field(default_factory=dict)  # channel -> mean seconds before a take-over
 
     def rows(self) -> Iterable[Tuple[str, str, object]]:
         yield "total", "conversations", self.conversations
@@ -86,6 +92,10 @@ class Report:
             for key, count in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])):
                 yield name, key, count
         yield "questions", "moyenne_par_conversation", round(self.mean_questions, 2)
+        for key, count in sorted(self.handoff.items()):
+            yield "conseiller", key, count
+        for channel, seconds in sorted(self.handoff_wait.items()):
+            yield "conseiller", f"{channel}:attente_moyenne_s", round(seconds, 1)
 
 
 def current_quarter(now: Optional[float] = None) -> str:
@@ -143,6 +153,8 @@ def _conversation(sender: str, events: List[Tuple[str, dict]]) -> Conversation:
             intent = ((data.get("parse_data") or {}).get("intent") or {}).get("name")
             if intent in ("demander_conseiller", "out_of_scope"):
                 conv.redirected = True
+            if intent == "demander_conseiller":
+                conv.counsellor_asked = True
         elif type_name == "bot":
             custom = (data.get("data") or {}).get("custom") or {}
             kind = custom.get("type")
@@ -152,6 +164,16 @@ def _conversation(sender: str, events: List[Tuple[str, dict]]) -> Conversation:
                 conv.questions += 1
             elif kind in ("out_of_scope", "counsellor"):
                 conv.redirected = True
+            if kind == "counsellor":
+                conv.counsellor_asked = True
+            elif kind == "counsellor_message":
+                conv.counsellor_messages += 1
+        elif type_name == "pause":
+            meta = data.get("metadata") or {}
+            if meta.get("handoff") == "take":
+                conv.taken_over += 1
+                if isinstance(meta.get("waited_s"), (int, float)):
+                    conv.waits.append(float(meta["waited_s"]))
     return conv
 
 
@@ -182,6 +204,15 @@ def build_report(
             by_category[answer.get("category") or "inconnue"] += 1
         feedback.update(conv.feedback)
     n = len(conversations)
+    handoff, waits = Counter(), {}
+    for conv in conversations:
+        if conv.counsellor_asked:
+            handoff[f"{conv.channel}:demandes"] += 1
+        if conv.taken_over:
+            handoff[f"{conv.channel}:pris_en_charge"] += 1
+            waits.setdefault(conv.channel, []).extend(conv.waits)
+        if conv.counsellor_messages:
+            handoff[f"{conv.channel}:messages"] += conv.counsellor_messages
     return Report(
         quarter=quarter,
         structure=structure,
@@ -193,6 +224,8 @@ def build_report(
         by_outcome=Counter(c.outcome for c in conversations),
         mean_questions=(sum(c.questions for c in conversations) / n) if n else 0.0,
         feedback=feedback,
+        handoff=handoff,
+        handoff_wait={channel: sum(w) / len(w) for channel, w in waits.items() if w},
     )
 
 

@@ -28,6 +28,15 @@ def problems(settings: Settings) -> List[str]:
                          "par exemple https://www.mairie-exemple.fr")
         else:
             found.append(f"GUICHET_ALLOWED_ORIGINS : « {item} » n'est pas une origine (https://site[:port], sans chemin)")
+    if settings.opening_error:
+        found.append(settings.opening_error)
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(settings.timezone)
+    except Exception:  # noqa: BLE001 - any unknown or malformed zone name
+        found.append(f"GUICHET_TIMEZONE : fuseau horaire inconnu « {settings.timezone} » (par exemple Europe/Paris, "
+                     "America/Cayenne, Indian/Reunion)")
     if settings.api_token is not None and len(settings.api_token) < MIN_API_TOKEN:
         found.append(f"GUICHET_API_TOKEN est trop court : {MIN_API_TOKEN} caractères au moins "
                      "(par exemple : python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")

@@ -50,7 +50,9 @@ def guichet() -> Guichet:
             settings = get_settings()
             repo = KnowledgeRepository(make_session_factory(database()))
             repo.ensure_ready()
-            _guichet = Guichet(repo, opening_hours=settings.opening_hours, departement=settings.departement,
+            hours = (f"Horaires d'ouverture de votre espace France services : {settings.opening_hours}."
+                     if settings.opening_hours else None)
+            _guichet = Guichet(repo, opening_hours=hours, departement=settings.departement,
                                signals=signals())
         return _guichet
 

@@ -160,6 +160,34 @@ def test_socketio_refuses_other_sites(site):
     assert call(site, "GET", handshake, None, {"Origin": site["base"]})[0] == 200  # Guichet's own pages
 
 
+def test_outside_opening_hours_a_callback_is_offered_not_the_queue(site):
+    # No GUICHET_OPENING_HOURS on this server: no counsellor is promised, the person may leave a callback.
+    async def ask():
+        import socketio
+
+        client = socketio.AsyncClient(reconnection=False)
+        replies, confirmed = asyncio.Queue(), asyncio.Event()
+        client.on("bot_uttered", replies.put_nowait)
+        client.on("session_confirm", lambda _id: confirmed.set())
+        await client.connect(site["base"], headers={"Origin": site["base"]}, auth={"channel": "borne"},
+                             transports=["polling"], socketio_path="/socket.io", wait_timeout=30)
+        try:
+            await client.emit("session_request", {"session_id": None})
+            await asyncio.wait_for(confirmed.wait(), 30)
+            await client.emit("user_uttered", {"message": "/demander_conseiller"})
+            while True:
+                reply = await asyncio.wait_for(replies.get(), 120)
+                if (reply.get("custom") or {}).get("type") == "handoff":
+                    return reply
+        finally:
+            await client.eio.disconnect(abort=True)
+
+    reply = asyncio.run(ask())
+    assert reply["custom"] == {"type": "handoff", "state": "closed", "opens": None, "callback": True}
+    assert reply["text"].startswith("Les conseillers France services ne sont pas disponibles en ce moment.")
+    assert "laissez un numéro de téléphone ou une adresse électronique" in reply["text"]
+
+
 # -- 3. Counsellor access: generated code, agent claims, sessions, login limit ------------------------
 
 

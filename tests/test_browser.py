@@ -21,7 +21,7 @@ CHROMIUM = os.environ.get("GUICHET_CHROMIUM", "/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTEFACTS = ROOT / "test-artifacts"
 CODE = "code-conseiller-essai"
-HOURS = "du lundi au vendredi, de 9 h à 12 h et de 14 h à 17 h"
+HOURS = "tous les jours de 0 h à 24 h"  # counsellors always there: the take-over can be tested at any time
 RSA = "ma CAF ne me verse plus le RSA depuis trois mois"
 AGENT_ONLY = ("Administration+", "back-office", "réservé aux conseillers")
 
@@ -442,6 +442,67 @@ def test_console_shows_the_quarter_figures(context, site):
     assert "Trimestre 20" in text and "conversation" in text
     assert "Discussion en ligne" in text and "Avis" in text
     shot(page, "conseiller-bilan")
+
+
+# -- a counsellor takes over (issue 13) ---------------------------------------------------------------
+
+
+def test_counsellor_takes_over_the_web_chat_live(browser, site):
+    person_ctx = browser.new_context(locale="fr-FR", bypass_csp=True, viewport={"width": 1280, "height": 900})
+    console_ctx = browser.new_context(locale="fr-FR", bypass_csp=True, viewport={"width": 1280, "height": 900})
+    try:
+        for ctx in (person_ctx, console_ctx):
+            ctx.set_default_timeout(20_000)
+        console = open_page(console_ctx, site, "/conseiller")
+        login(console)
+        console.wait_for_function("document.querySelector('#file-etat').textContent.includes('conseiller')")
+        person = open_page(person_ctx, site, "/chat")
+        ready(person)
+        type_message(person, "je dois refaire ma carte grise")
+        last_card(person)
+        person.click("#demande-conseiller")
+        # The case appears in the console within 2 s, without a reload.
+        console.wait_for_selector("#file-liste li[data-status=waiting]", timeout=2_000)
+        item = console.locator("#file-liste li[data-status=waiting]").last
+        text = item.inner_text()
+        assert "Discussion en ligne" in text and "je dois refaire ma carte grise" in text and "En attente depuis" in text
+        person.wait_for_selector(".guichet-handoff:not([hidden])")
+        assert "transmise aux conseillers" in person.inner_text(".guichet-handoff")
+        shot(console, "conseiller-file-attente")
+        violations = axe_violations(console)
+        assert not violations, json.dumps(violations, ensure_ascii=False, indent=1)
+        # Keyboard: the take button is reachable, visibly focused, and Enter takes the case.
+        button = item.locator("button", has_text="Prendre en charge")
+        button.focus()
+        assert console.evaluate("getComputedStyle(document.activeElement).outlineStyle") not in ("none", "")
+        console.keyboard.press("Enter")
+        console.wait_for_selector("#prise:not([hidden])")
+        person.wait_for_function("document.querySelector('.guichet-handoff__text').textContent"
+                                 ".includes('Un conseiller France services vous répond')")
+        # The counsellor writes; the person reads it live, as text.
+        console.fill("#prise-saisie", "Bonjour, je suis conseillère France services. <b>Je regarde</b> votre dossier.")
+        console.press("#prise-saisie", "Enter")
+        person.wait_for_selector(".guichet-msg--counsellor")
+        said = person.locator(".guichet-msg--counsellor").last.inner_text()
+        assert "Conseiller France services" in said and "<b>Je regarde</b>" in said
+        assert person.locator(".guichet-log b").count() == 0
+        type_message(person, "Merci, j'attends")
+        console.wait_for_function("document.querySelector('#prise-log').textContent.includes('Merci, j')")
+        shot(person, "chat-conseiller-repond")
+        shot(console, "conseiller-prise-en-charge")
+        violations = axe_violations(person)
+        assert not violations, json.dumps(violations, ensure_ascii=False, indent=1)
+        assert person.locator(".guichet-log .guichet-card").count() == 1  # the bot stayed silent
+        # Hand back: the bot answers again.
+        console.click("#prise-rendre")
+        person.wait_for_function("document.querySelector('.guichet-log').textContent.includes('Guichet vous répond de nouveau')")
+        assert person.locator(".guichet-handoff").is_hidden()
+        type_message(person, "je dois refaire ma carte grise")
+        last_card(person, 2)
+        assert not person.errors and not console.errors
+    finally:
+        person_ctx.close()
+        console_ctx.close()
 
 
 # -- accessibility and reflow ---------------------------------------------------------------------

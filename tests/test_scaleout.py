@@ -10,6 +10,8 @@ PostgreSQL 15 and Redis 7 must be installed (scripts/system-deps.sh): without th
 """
 from __future__ import annotations
 
+import asyncio
+import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +25,7 @@ from servers import ROOT, Postgres, Processes, Redis, base_env, get_json, model_
 RSA = "la caf ne me verse plus le rsa depuis trois mois"
 CARTE_GRISE = "je dois refaire ma carte grise"
 API_TOKEN = "jeton-api-scaleout-0123456789"
+COUNSELLOR_CODE = "code-conseiller-scaleout"
 
 
 class Cluster:
@@ -52,9 +55,16 @@ def cluster(kb_engine, tmp_path_factory):
         redis.start(redis_server)
         pg.wait()
         redis.wait()
-        common = base_env(GUICHET_DB_URL=str(kb_engine.url), GUICHET_TRACKER_URL=pg.url, GUICHET_LOCK_STORE_URL=redis.url,
-                          GUICHET_API_TOKEN=API_TOKEN)  # the trackers are read through Rasa's HTTP API
-        urls = start_stacks(processes, logs, model, common, names=("-a", "-b"))  # the four processes start in parallel
+        # Guichet's database (knowledge, counsellor sessions, the take-over queue) is shared by both instances:
+        # a copy, as the queue and the sessions are written there.
+        database = logs / "guichet.db"
+        shutil.copyfile(kb_engine.url.database, database)
+        common = base_env(GUICHET_DB_URL=f"sqlite:///{database}", GUICHET_TRACKER_URL=pg.url,
+                          GUICHET_LOCK_STORE_URL=redis.url,
+                          GUICHET_API_TOKEN=API_TOKEN,  # the trackers are read through Rasa's HTTP API
+                          GUICHET_AGENT_TOKEN=COUNSELLOR_CODE, GUICHET_OPENING_HOURS="tous les jours de 0 h à 24 h")
+        # The four processes start in parallel; all the channels of `make run` (REST, socket.io, pages).
+        urls = start_stacks(processes, logs, model, common, names=("-a", "-b"), credentials=ROOT / "credentials.yml")
         yield Cluster(urls, pg, redis, common)
     finally:
         processes.stop()
@@ -234,3 +244,62 @@ def test_purge_on_the_postgresql_tracker_store(cluster):
     assert pg_user_texts(cluster, "probe") == [CARTE_GRISE]
     # a purged conversation starts again from scratch, on either instance
     assert custom(say(cluster.webhook(1), "alt-1", RSA), "question")["key"] == "detresse"
+
+
+def test_a_counsellor_on_instance_a_takes_over_a_person_on_instance_b(cluster):
+    """socket.io across instances: python-socketio's Redis manager (GUICHET_LOCK_STORE_URL) carries the queue,
+    the take-over and the messages between a console connected to A and a web chat connected to B."""
+    from test_handoff_http import Client, is_handoff
+
+    a, b = cluster.instances
+    status, cookie = _login(a)
+    assert status == 200
+
+    async def scenario():
+        counsellor = await Client({"base": a}, "conseiller", cookie).connect()
+        person = await Client({"base": b}, "chat").connect()
+        try:
+            await counsellor.sio.emit("queue_request", {})
+            await counsellor.next("queue", 30)
+            await person.say(CARTE_GRISE)  # a first turn on B (warm), as a person would write before asking
+            await person.until("bot_uttered", lambda m: (m.get("custom") or {}).get("type") == "answer", 60)
+            waiting = asyncio.ensure_future(
+                counsellor.until("queue", lambda q: any(c["status"] == "waiting" for c in q["cases"]), 30))
+            asked = time.time()
+            await person.say("/demander_conseiller")
+            update = await waiting
+            appeared = time.time() - asked
+            assert appeared < 2, appeared
+            await person.until("bot_uttered", is_handoff("queued"), 60)
+            case_id = [c for c in update["cases"] if c["status"] == "waiting"][-1]["id"]
+            await counsellor.sio.emit("case_take", {"case": case_id})
+            await counsellor.next("case_opened", 10)
+            await person.until("bot_uttered", is_handoff("taken"), 10)
+            await counsellor.sio.emit("case_message", {"case": case_id, "text": "Bonjour, je vous réponds depuis A."})
+            got = await person.next("bot_uttered", 10)
+            assert got == {"text": "Bonjour, je vous réponds depuis A.", "custom": {"type": "counsellor_message"}}
+            await person.say("Merci, je suis sur B")
+            said = await counsellor.until("case_message", lambda m: m["from"] == "person", 10)
+            assert said["text"] == "Merci, je suis sur B"
+            await person.nothing("bot_uttered", 2)  # the bot stays silent, on B as well
+            await counsellor.sio.emit("case_release", {"case": case_id, "close": False})
+            await person.until("bot_uttered", is_handoff("returned"), 10)
+            return person.sender, appeared
+        finally:
+            await person.close()
+            await counsellor.close()
+
+    sender, appeared = asyncio.run(scenario())
+    print(f"request (instance B) -> queue (console on instance A): {appeared * 1000:.0f} ms")
+    kinds = [e["event"] for e in cluster.tracker(sender, 0)["events"]]
+    assert "pause" in kinds and "resume" in kinds
+
+
+def _login(base):
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(f"{base}/api/conseiller/session", data=json.dumps({"code": COUNSELLOR_CODE}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, response.headers["Set-Cookie"].split(";")[0]

@@ -26,10 +26,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot import access, services
+from bot import access, handoff, services
 from bot.channels import converse
 from bot.config import PROJECT_ROOT, get_settings
-from bot.inputs import json_object, prepare
+from bot.inputs import clean, json_object, prepare
 from bot.web import security
 from bot.web.pages import render_page
 
@@ -73,6 +73,58 @@ SESSION_ENDED = (
     "Votre session de conseiller a pris fin (déconnexion ou durée dépassée) : rechargez la page et "
     "saisissez de nouveau le code d'accès pour continuer."
 )
+
+
+PUBLIC_PAGES = ("borne", "chat")
+COUNSELLORS = "conseillers"  # socket.io room of the authenticated counsellors' consoles
+QUEUED_CHAT = (
+    "Votre demande est transmise aux conseillers France services. Restez sur cette page : un conseiller va "
+    "prendre le relais de cette conversation. En attendant, Guichet continue de vous répondre."
+)
+QUEUED_KIOSK = (
+    "Un conseiller France services arrive : restez près de la borne. En attendant, Guichet continue de vous répondre."
+)
+TAKEN_TEXT = "Un conseiller France services vous répond."
+RETURNED_TEXT = (
+    "Le conseiller a terminé son échange avec vous. Guichet vous répond de nouveau : écrivez votre demande si vous "
+    "en avez une autre."
+)
+CLOSED_TEXT = "Le conseiller France services a clos cet échange. Merci de votre visite."
+LEFT_TEXT = "Vous avez quitté l'échange avec le conseiller. Guichet vous répond de nouveau."
+CLOSED_NOW = "Les conseillers France services ne sont pas disponibles en ce moment."
+CALLBACK_OFFER = (
+    "Si vous le souhaitez, laissez un numéro de téléphone ou une adresse électronique : un conseiller vous "
+    "recontactera pendant les horaires d'ouverture."
+)
+CALLBACK_STORED = (
+    "Votre demande de rappel est enregistrée. Un conseiller France services vous recontactera pendant les horaires "
+    "d'ouverture ; votre moyen de contact sera effacé une fois le rappel fait."
+)
+TAKEN_BY_OTHER = "Un autre conseiller a déjà pris en charge cette demande."
+NOT_YOURS = "Cette conversation n'est pas (ou plus) prise en charge par vous."
+
+
+def _case_room(case_id: int) -> str:
+    return f"case-{case_id}"
+
+
+def _case_id(data: Any) -> Optional[int]:
+    value = data.get("case") if isinstance(data, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def public_case(case: Dict[str, Any]) -> Dict[str, Any]:
+    """A case as the console shows it (never the conversation id)."""
+    return {key: case[key] for key in ("id", "channel", "status", "urgent", "created_at", "taken_by", "taken_at",
+                                        "summary")}
+
+
+def queue_payload() -> Dict[str, Any]:
+    import time
+
+    database = services.database()
+    return {"now": time.time(), "cases": [public_case(c) for c in handoff.queue(database)],
+            "callbacks": handoff.pending_callbacks(database)}
 
 
 def client_address(request: Request) -> str:
@@ -175,6 +227,8 @@ def _figures() -> Dict[str, Any]:
         "by_demarche": {_demarche_title(guichet, k): v for k, v in report.by_demarche.most_common(10)},
         "mean_questions": round(report.mean_questions, 2),
         "feedback": dict(report.feedback),
+        "handoff": dict(report.handoff),
+        "handoff_wait": {k: round(v, 1) for k, v in report.handoff_wait.items()},
     }
 
 
@@ -354,6 +408,17 @@ def merge_replies(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return merged
 
 
+def with_offer(item: Dict[str, Any]) -> Dict[str, Any]:
+    """On the kiosk and the web chat: « Parler à un conseiller » offered under every urgent answer and
+    after a fallback the bot could not resolve (`offer_counsellor` in the custom payload)."""
+    custom = item.get("custom")
+    if isinstance(custom, dict) and (
+        (custom.get("type") == "answer" and custom.get("category") == "urgent") or custom.get("unresolved")
+    ):
+        item = {**item, "custom": {**custom, "offer_counsellor": True}}
+    return item
+
+
 def history_from_events(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """The conversation as the page shows it, from the tracker's events (already redacted).
 
@@ -414,10 +479,19 @@ class GuichetSocketIOInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # Same origin or a site of GUICHET_ALLOWED_ORIGINS (never "any origin": a page elsewhere must not
         # drive a conversation through a visitor's browser).
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=socket_origin_allowed)
+        settings = get_settings()
+        manager = None
+        if settings.lock_store_url and settings.lock_store_url.startswith(("redis://", "rediss://")):
+            # Several Rasa instances: an emit to a room (a person's conversation, the counsellors) reaches
+            # the sockets connected to the other instances through Redis' publish/subscribe.
+            from socketio import AsyncRedisManager
+
+            manager = AsyncRedisManager(settings.lock_store_url, channel="guichet-socketio")
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=socket_origin_allowed, client_manager=manager)
         holder: Dict[str, Any] = {}
         bp = _SocketBlueprint(sio, self.socketio_path, holder, "guichet_socketio", __name__)
         bot_evt, user_evt, name = self.bot_message_evt, self.user_message_evt, self.name()
+        self.sio, self.holder = sio, holder
 
         @bp.route("/", methods=["GET"])
         async def health(_request: Request) -> HTTPResponse:
@@ -432,7 +506,10 @@ class GuichetSocketIOInput(InputChannel):
             agent = channel == "conseiller" and await _in_thread(_session_valid, cookie)
             # The session token is kept to check, at every message, that the session still runs.
             await sio.save_session(sid, {"channel": channel, "agent": agent, "token": cookie if agent else None,
-                                         "sender": None})
+                                         "sender": None,
+                                         "counsellor": access.counsellor_id(access.agent_code(), cookie) if agent else None})
+            if agent:
+                await sio.enter_room(sid, COUNSELLORS)
             return True
 
         @sio.on("session_request")
@@ -447,7 +524,14 @@ class GuichetSocketIOInput(InputChannel):
             await sio.enter_room(sid, sender)
             await sio.emit("session_confirm", session_id, room=sid)
             if requested == session_id and data.get("history"):
-                await sio.emit("history", await self._history(holder.get("app"), sender), room=sid)
+                shown = await self._history(holder.get("app"), sender)
+                if session["channel"] in PUBLIC_PAGES:
+                    shown = [with_offer(item) if item.get("from") == "bot" else item for item in shown]
+                await sio.emit("history", shown, room=sid)
+            if session["channel"] in PUBLIC_PAGES:
+                case = await _in_thread(handoff.active_case, services.database(), sender)
+                if case is not None:
+                    await sio.emit("handoff_state", {"state": case["status"]}, room=sid)
 
         @sio.on(user_evt)
         async def handle_message(sid: str, data: Any) -> None:
@@ -466,11 +550,230 @@ class GuichetSocketIOInput(InputChannel):
                 metadata["audience"] = "agent"
                 metadata["agent_token"] = secret  # checked and replaced by a proof in prepare()
             prepared = prepare(data.get("message"), metadata, sender, secret)
+            public = session["channel"] in PUBLIC_PAGES
+            if public:
+                case = await _in_thread(handoff.active_case, services.database(), sender)
+                if case is not None and case["status"] == handoff.TAKEN:
+                    # A counsellor holds the conversation: the bot stays silent, the counsellor reads it.
+                    await self._person_writes(case, sender, session["channel"], prepared)
+                    return
             replies = await converse(on_new_message, prepared, sender, name)
+            asked = False
             for item in merge_replies(replies):
+                if public:
+                    item = with_offer(item)
+                    asked = asked or (item.get("custom") or {}).get("type") == "counsellor"
                 await sio.emit(bot_evt, item, room=sender)
+            if asked:
+                await sio.emit(bot_evt, await self._request_counsellor(sender, session["channel"]), room=sender)
+
+        # -- the person: leaving, callback requests ------------------------------------------------
+
+        @sio.on("handoff_leave")
+        async def handoff_leave(sid: str, _data: Any = None) -> Dict[str, Any]:
+            session = await sio.get_session(sid)
+            sender = session.get("sender")
+            if not sender or session["channel"] not in PUBLIC_PAGES:
+                return {"ok": False}
+            case = await _in_thread(handoff.leave, services.database(), sender)
+            if case is None:
+                return {"ok": False}
+            text = LEFT_TEXT
+            await self._append(sender, [self._resume_event(case, "left")] if case["status"] == handoff.TAKEN else [],
+                               text, {"type": "handoff", "state": "left"})
+            await sio.emit(bot_evt, {"text": text, "custom": {"type": "handoff", "state": "left"}}, room=sender)
+            await sio.emit("case_ended", {"case": case["id"], "reason": "left",
+                                          "text": "La personne a quitté l'échange."}, room=_case_room(case["id"]))
+            await self._broadcast_queue()
+            return {"ok": True}
+
+        @sio.on("callback_request")
+        async def callback_request(sid: str, data: Any = None) -> Dict[str, Any]:
+            session = await sio.get_session(sid)
+            data = data if isinstance(data, dict) else {}
+            if session["channel"] not in PUBLIC_PAGES:
+                return {"ok": False, "error": "Canal inconnu."}
+            try:
+                await _in_thread(handoff.record_callback, services.database(), session["channel"], data.get("contact"),
+                                 data.get("consent"), data.get("note"))
+            except handoff.CallbackError as exc:
+                return {"ok": False, "error": str(exc)}
+            await self._broadcast_queue()
+            return {"ok": True, "text": CALLBACK_STORED}
+
+        # -- the counsellors: queue, take, write, hand back -----------------------------------------
+
+        async def counsellor(sid: str) -> Optional[Dict[str, Any]]:
+            """The counsellor's session, checked again at every request (None: refused)."""
+            session = await sio.get_session(sid)
+            if not session.get("agent") or not await _in_thread(_session_valid, session.get("token")):
+                await sio.emit("case_refused", {"message": SESSION_ENDED}, room=sid)
+                return None
+            return session
+
+        @sio.on("queue_request")
+        async def queue_request(sid: str, _data: Any = None) -> None:
+            session = await counsellor(sid)
+            if session is None:
+                return
+            await sio.emit("queue", {**await _in_thread(queue_payload), "me": session["counsellor"]}, room=sid)
+
+        @sio.on("case_take")
+        async def case_take(sid: str, data: Any = None) -> None:
+            session = await counsellor(sid)
+            case_id = _case_id(data)
+            if session is None or case_id is None:
+                return
+            who = session["counsellor"]
+            if not await _in_thread(handoff.take, services.database(), case_id, who):
+                await sio.emit("case_refused", {"case": case_id, "message": TAKEN_BY_OTHER}, room=sid)
+                await self._broadcast_queue()
+                return
+            case = await _in_thread(handoff.get_case, services.database(), case_id)
+            from rasa.shared.core.events import ConversationPaused
+
+            waited = max(0.0, (case["taken_at"] or 0) - case["created_at"])
+            pause = ConversationPaused(metadata={"counsellor": who, "case": case_id, "handoff": "take",
+                                                 "channel": case["channel"], "waited_s": round(waited, 1)})
+            await self._append(case["sender"], [pause], TAKEN_TEXT, {"type": "handoff", "state": "taken"}, who)
+            await sio.emit(bot_evt, {"text": TAKEN_TEXT, "custom": {"type": "handoff", "state": "taken"}},
+                           room=case["sender"])
+            await sio.enter_room(sid, _case_room(case_id))
+            await sio.emit("case_opened", {"case": public_case(case), "history": await self._history(
+                holder.get("app"), case["sender"])}, room=sid)
+            await self._broadcast_queue()
+
+        @sio.on("case_open")
+        async def case_open(sid: str, data: Any = None) -> None:
+            """After a reload of the console: the counsellor's own held case, reopened."""
+            session = await counsellor(sid)
+            case_id = _case_id(data)
+            if session is None or case_id is None:
+                return
+            case = await _in_thread(handoff.get_case, services.database(), case_id)
+            if case is None or case["status"] != handoff.TAKEN or case["taken_by"] != session["counsellor"]:
+                await sio.emit("case_refused", {"case": case_id, "message": NOT_YOURS}, room=sid)
+                return
+            await sio.enter_room(sid, _case_room(case_id))
+            await sio.emit("case_opened", {"case": public_case(case), "history": await self._history(
+                holder.get("app"), case["sender"])}, room=sid)
+
+        @sio.on("case_message")
+        async def case_message(sid: str, data: Any = None) -> None:
+            session = await counsellor(sid)
+            case_id = _case_id(data)
+            if session is None or case_id is None:
+                return
+            text = clean(data.get("text")) if isinstance(data.get("text"), str) else ""
+            text = text[:handoff.MAX_COUNSELLOR_MESSAGE]
+            case = await _in_thread(handoff.get_case, services.database(), case_id)
+            if case is None or case["status"] != handoff.TAKEN or case["taken_by"] != session["counsellor"]:
+                await sio.emit("case_refused", {"case": case_id, "message": NOT_YOURS}, room=sid)
+                return
+            if not text:
+                return
+            custom = {"type": "counsellor_message"}
+            await self._append(case["sender"], [], text, custom, session["counsellor"])
+            await sio.emit(bot_evt, {"text": text, "custom": custom}, room=case["sender"])
+            await sio.emit("case_message", {"case": case_id, "from": "counsellor", "text": text},
+                           room=_case_room(case_id))
+
+        @sio.on("case_release")
+        async def case_release(sid: str, data: Any = None) -> None:
+            session = await counsellor(sid)
+            case_id = _case_id(data)
+            if session is None or case_id is None:
+                return
+            status = handoff.CLOSED if data.get("close") is True else handoff.RETURNED
+            case = await _in_thread(handoff.get_case, services.database(), case_id)
+            if case is None or not await _in_thread(handoff.end, services.database(), case_id,
+                                                     session["counsellor"], status):
+                await sio.emit("case_refused", {"case": case_id, "message": NOT_YOURS}, room=sid)
+                return
+            text = RETURNED_TEXT if status == handoff.RETURNED else CLOSED_TEXT
+            custom = {"type": "handoff", "state": status}
+            await self._append(case["sender"], [self._resume_event(case, status, session["counsellor"])], text,
+                               custom, session["counsellor"])
+            await sio.emit(bot_evt, {"text": text, "custom": custom}, room=case["sender"])
+            await sio.emit("case_ended", {"case": case_id, "reason": status}, room=_case_room(case_id))
+            await sio.leave_room(sid, _case_room(case_id))
+            await self._broadcast_queue()
+
+        @sio.on("callback_done")
+        async def callback_done(sid: str, data: Any = None) -> None:
+            session = await counsellor(sid)
+            callback_id = _case_id(data)
+            if session is None or callback_id is None:
+                return
+            await _in_thread(handoff.handle_callback, services.database(), callback_id)
+            await self._broadcast_queue()
 
         return bp
+
+    # -- helpers of the take-over (tracker events, live messages) ------------------------------------
+
+    async def _broadcast_queue(self) -> None:
+        await self.sio.emit("queue", await _in_thread(queue_payload), room=COUNSELLORS)
+
+    @staticmethod
+    def _resume_event(case: Dict[str, Any], how: str, who: Optional[str] = None):
+        from rasa.shared.core.events import ConversationResumed
+
+        return ConversationResumed(metadata={"counsellor": who or case.get("taken_by"), "case": case["id"],
+                                             "handoff": how, "channel": case["channel"]})
+
+    async def _append(self, sender: str, events: List[Any], text: Optional[str] = None,
+                      custom: Optional[Dict[str, Any]] = None, who: Optional[str] = None,
+                      user: Optional[Any] = None) -> None:
+        """Events added to the conversation's tracker, under its lock (as Rasa's own processing does):
+        who (a counsellor pseudonym) and when (the event's timestamp) are kept in the tracker store."""
+        from rasa.shared.core.events import BotUttered
+
+        agent = self.holder["app"].ctx.agent
+        extra = list(events)
+        if user is not None:
+            extra.insert(0, user)
+        if text is not None:
+            extra.append(BotUttered(text, data={"custom": custom or {}}, metadata={"counsellor": who} if who else None))
+        async with agent.lock_store.lock(sender, wait_time_in_seconds=0.05):
+            tracker = await agent.processor.get_tracker(sender)
+            for event in extra:
+                tracker.update(event)
+            await agent.processor.save_tracker(tracker)
+
+    async def _person_writes(self, case: Dict[str, Any], sender: str, channel: str, prepared: Any) -> None:
+        """While a counsellor holds the conversation, the person's words go to the counsellor (redacted,
+        kept in the tracker as a user message without any bot prediction)."""
+        from rasa.shared.core.events import UserUttered
+
+        if prepared.reply is not None or prepared.text.startswith("/"):
+            return  # nothing said to the counsellor (empty, other language, a button of the bot)
+        user = UserUttered(prepared.text, input_channel=self.name(), metadata=prepared.metadata)
+        await self._append(sender, [], user=user)
+        await self.sio.emit("case_message", {"case": case["id"], "from": "person", "text": prepared.text},
+                            room=_case_room(case["id"]))
+
+    async def _request_counsellor(self, sender: str, channel: str) -> Dict[str, Any]:
+        """During opening hours the conversation joins the queue; otherwise the opening time and a callback."""
+        settings = get_settings()
+        if not handoff.is_open(settings):
+            opens = handoff.next_opening(settings)
+            text = (CLOSED_NOW + (f" L'espace France services ouvre {opens}." if opens else "") + " " + CALLBACK_OFFER)
+            custom = {"type": "handoff", "state": "closed", "opens": opens, "callback": True}
+            await self._append(sender, [], text, custom)
+            return {"text": text, "custom": custom}
+        app = self.holder["app"]
+        tracker = await app.ctx.agent.tracker_store.retrieve(sender)
+        events = [e.as_dict() for e in tracker.events] if tracker is not None else []
+        slots = tracker.current_slot_values() if tracker is not None else {}
+        summary = handoff.summarise(events, slots, channel)
+        case, created = await _in_thread(handoff.open_case, services.database(), sender, channel, summary)
+        text = QUEUED_KIOSK if channel == "borne" else QUEUED_CHAT
+        custom = {"type": "handoff", "state": "queued", "channel": channel}
+        if created:
+            await self._append(sender, [], text, custom)
+            await self._broadcast_queue()
+        return {"text": text, "custom": custom}
 
     @staticmethod
     async def _history(app: Optional[Sanic], sender: str) -> List[Dict[str, Any]]:

@@ -64,6 +64,7 @@
   function wipe() {
     clearInterval(countdown);
     clearTimeout(idleTimer);
+    conversation.leaveHandoff();  // the next person must not inherit a counsellor's exchange
     conversation.stop();
     try { window.sessionStorage.clear(); window.localStorage.clear(); } catch (e) { /* storage disabled */ }
     root.querySelector(".guichet-log").textContent = "";

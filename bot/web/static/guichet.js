@@ -239,7 +239,9 @@ window.Guichet = (function () {
     this.onSend = options.onSend || function () {};
     this.sessionId = null;
     this.socket = null;
+    this.handoffBar = null;
     var self = this;
+    if (this.channel === "borne" || this.channel === "chat") this.setupHandoff();
     this.form.addEventListener("submit", function (event) {
       event.preventDefault();
       var text = self.input.value;
@@ -287,6 +289,9 @@ window.Guichet = (function () {
       self.root.removeAttribute("aria-busy");
       self.showBot(message, false);
     });
+    this.socket.on("handoff_state", function (state) {
+      self.setHandoff(state && state.state);
+    });
     this.socket.on("session_expired", function () {
       self.setStatus("La session a expiré : rechargez la page.");
     });
@@ -322,6 +327,114 @@ window.Guichet = (function () {
     node.scrollIntoView({ block: "nearest" });
   };
 
+  /* -- a counsellor takes over (kiosk and web chat) -------------------------------------- */
+  var HANDOFF_TEXTS = {
+    queued: "Votre demande est transmise aux conseillers France services : un conseiller va vous répondre.",
+    taken: "Un conseiller France services vous répond."
+  };
+
+  Conversation.prototype.setupHandoff = function () {
+    var self = this;
+    var ask = this.root.querySelector(".guichet-ask");
+    if (ask) {
+      ask.addEventListener("click", function () { self.askCounsellor(); });
+    }
+    var bar = el("div", "fr-notice fr-notice--info guichet-handoff");
+    bar.hidden = true;
+    var text = el("p", "guichet-handoff__text");
+    text.setAttribute("role", "status");
+    var leave = el("button", "fr-btn fr-btn--sm fr-btn--secondary guichet-handoff__leave", "Quitter l'échange avec le conseiller");
+    leave.type = "button";
+    leave.addEventListener("click", function () {
+      if (self.socket) self.socket.emit("handoff_leave", {});
+    });
+    bar.appendChild(text);
+    bar.appendChild(leave);
+    this.form.parentNode.insertBefore(bar, this.form);
+    this.handoffBar = { box: bar, text: text, leave: leave };
+  };
+
+  Conversation.prototype.askCounsellor = function () {
+    return this.send("/demander_conseiller", "Parler à un conseiller");
+  };
+
+  Conversation.prototype.setHandoff = function (state) {
+    if (!this.handoffBar) return;
+    var text = HANDOFF_TEXTS[state];
+    this.root.setAttribute("data-handoff", text ? state : "none");
+    this.handoffBar.box.hidden = !text;
+    this.handoffBar.text.textContent = text || "";
+    this.handoffBar.leave.textContent = state === "queued" ? "Annuler ma demande de conseiller" : "Quitter l'échange avec le conseiller";
+  };
+
+  Conversation.prototype.leaveHandoff = function () {
+    if (this.socket && this.root.getAttribute("data-handoff") && this.root.getAttribute("data-handoff") !== "none") {
+      this.socket.emit("handoff_leave", {});
+    }
+  };
+
+  /* Outside opening hours: a way to be called back, given only with explicit consent. */
+  Conversation.prototype.callbackForm = function () {
+    var self = this;
+    var form = el("form", "guichet-callback");
+    form.noValidate = true;
+    var fieldset = el("fieldset", "fr-fieldset");
+    fieldset.appendChild(el("legend", "fr-fieldset__legend fr-text--md", "Être recontacté par un conseiller France services"));
+    var contactId = uid("rappel-contact"), noteId = uid("rappel-note"), consentId = uid("rappel-accord");
+    var g1 = el("div", "fr-input-group");
+    var l1 = el("label", "fr-label", "Téléphone ou adresse électronique");
+    l1.htmlFor = contactId;
+    var contact = el("input", "fr-input");
+    contact.id = contactId;
+    contact.type = "text";
+    contact.maxLength = 120;
+    contact.autocomplete = "tel";
+    g1.appendChild(l1);
+    g1.appendChild(contact);
+    var g2 = el("div", "fr-input-group");
+    var l2 = el("label", "fr-label", "Votre démarche en quelques mots (facultatif)");
+    l2.htmlFor = noteId;
+    var note = el("textarea", "fr-input");
+    note.id = noteId;
+    note.rows = 2;
+    note.maxLength = 500;
+    g2.appendChild(l2);
+    g2.appendChild(note);
+    var g3 = el("div", "fr-checkbox-group");
+    var consent = el("input");
+    consent.type = "checkbox";
+    consent.id = consentId;
+    var l3 = el("label", "fr-label", "J'accepte que l'espace France services conserve ce moyen de me joindre pour me " +
+      "recontacter. Il sera effacé une fois le rappel fait, et au plus tard à la fin de la durée de conservation.");
+    l3.htmlFor = consentId;
+    g3.appendChild(consent);
+    g3.appendChild(l3);
+    var send = el("button", "fr-btn fr-mt-1w", "Demander à être rappelé");
+    send.type = "submit";
+    [g1, g2, g3, send].forEach(function (n) { fieldset.appendChild(n); });
+    form.appendChild(fieldset);
+    var status = el("p", "fr-text--sm guichet-callback__status");
+    status.setAttribute("role", "status");
+    form.appendChild(status);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!self.socket) return;
+      send.disabled = true;
+      self.socket.emit("callback_request", { contact: contact.value, note: note.value, consent: consent.checked },
+        function (result) {
+          result = result || {};
+          if (result.ok) {
+            fieldset.hidden = true;
+            status.textContent = result.text;
+          } else {
+            send.disabled = false;
+            status.textContent = result.error || "Votre demande n'a pas pu être enregistrée.";
+          }
+        });
+    });
+    return form;
+  };
+
   Conversation.prototype.showUser = function (text) {
     var bubble = el("div", "guichet-msg guichet-msg--user");
     bubble.appendChild(el("span", "fr-sr-only", "Vous : "));
@@ -347,11 +460,25 @@ window.Guichet = (function () {
       }
       if (!past) actions.appendChild(feedbackForm(this, custom));
       card.appendChild(actions);
+    } else if (custom.type === "counsellor_message") {
+      wrap.className = "guichet-msg guichet-msg--counsellor";
+      wrap.textContent = "";
+      wrap.appendChild(el("p", "guichet-msg__who fr-text--sm", "Conseiller France services :"));
+      wrap.appendChild(el("p", "guichet-msg__text", message.text));
     } else if (message.text) {
-      var alertLike = custom.type === "out_of_scope" || custom.type === "unavailable";
+      var alertLike = custom.type === "out_of_scope" || custom.type === "unavailable" || custom.type === "handoff";
       var p = el("p", "guichet-msg__text" + (alertLike ? " guichet-msg__text--notice" : ""), message.text);
       wrap.appendChild(p);
     }
+    if (custom.type === "handoff" && !past) this.setHandoff(custom.state);
+    if (custom.offer_counsellor && this.handoffBar) {
+      var offer = el("button", "fr-btn fr-btn--secondary fr-btn--sm guichet-offer", "Parler à un conseiller");
+      offer.type = "button";
+      offer.addEventListener("click", function () { if (self.askCounsellor()) offer.disabled = true; });
+      if (past) offer.disabled = true;
+      wrap.appendChild(offer);
+    }
+    if (custom.type === "handoff" && custom.callback && !past) wrap.appendChild(this.callbackForm());
     var buttons = message.buttons || [];
     if (buttons.length) {
       var group = el("ul", "fr-btns-group fr-btns-group--inline-sm guichet-choices");
