@@ -50,7 +50,7 @@ def guichet() -> Guichet:
             repo = KnowledgeRepository(make_session_factory(database()))
             repo.ensure_ready()
             _guichet = Guichet(repo, opening_hours=settings.opening_hours, departement=settings.departement,
-                               signals=signals())
+                               signals=signals(), topic_classifier=lambda: topic_classifier(repo))
         return _guichet
 
 
@@ -63,6 +63,14 @@ def signals() -> SignalDetector:
                 get_settings().signals_dir, extra={"demarches": topic_examples(get_settings().nlu_dir)}
             )
         return _signals
+
+
+def topic_classifier(repo: KnowledgeRepository):
+    """The démarche-topic classifier of bot.multi (several requests in one message), trained once per
+    process on the first message that may hold several requests."""
+    from bot.multi import classifier_for
+
+    return classifier_for(get_settings().nlu_dir, repo.topics())
 
 
 def reset() -> None:
