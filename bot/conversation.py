@@ -374,7 +374,7 @@ class Guichet:
         intro = (f"Démarche {target + 1} sur {n} : {title}." if audience == AGENT
                  else f"Voyons maintenant votre demande « {title} ».")
         result = self._start(case, target, turn.slots, audience)
-        result.replies.insert(0, Reply(intro, custom={"type": "next_request", "current": target + 1, "count": n,
+        result.replies.insert(0, Reply(intro, custom={"type": "current_request", "current": target + 1, "count": n,
                                                        "title": title}))
         return result
 

@@ -39,9 +39,11 @@ CONVERSATIONAL = frozenset({
     "urgence", "hors_champ", "out_of_scope", "suivante", "synthese",
 })
 MIN_CONFIDENCE = 0.5  # probability of the best topic for a clause to count as a request
-# or, below it, a clear lead: at least LEAD_CONFIDENCE and LEAD_RATIO times the second topic
-LEAD_CONFIDENCE = 0.25
-LEAD_RATIO = 1.5
+# or, below it, a topic of the classifier's first three with at least this probability that is also
+# the first topic of the référentiel's full-text search (two independent readings agree)
+SEARCH_AGREEMENT = 0.2
+# … or a topic of the search's operator when the classifier's first topics of that operator weigh this much
+OPERATOR_CONFIDENCE = 0.4
 TEMPERATURE = 4.0  # softmax of the SVM scores
 MIN_TERMS = 2  # content words below which a clause is no request on its own
 
@@ -79,7 +81,8 @@ _DESCRIPTION = re.compile(
     r"licenciee|retraite|retraitee|divorce|divorcee|veuf|veuve|marie|mariee|seul|seule|celibataire|sans|avec|agriculteur|"
     r"agricultrice|exploitant|exploitante|salarie|salariee|chomeur|chomeuse|handicape|handicapee|malade|enceinte|"
     r"etudiant|etudiante|deja|pas|tres|en situation|en arret|en invalidite|au chomage|au rsa|allocataire|"
-    r"beneficiaire|titulaire|affilie|affiliee|originaire|arrive|arrivee|heberge|hebergee|locataire|proprietaire)\b)"
+    r"beneficiaire|titulaire|affilie|affiliee|originaire|arrive|arrivee|heberge|hebergee|locataire|proprietaire|suivi|suivie|"
+    r"connu|connue|demandeur|demandeuse|accompagne|accompagnee)\b)"
 )
 # a statement about the person's situation (« je suis au RSA », « elle touche les allocs », « j'ai 67 ans »)
 _STATE = re.compile(
@@ -321,9 +324,12 @@ class MultiDetector:
             if not ranking:
                 continue
             topic, confidence = ranking[0]
-            second = ranking[1][1] if len(ranking) > 1 else 0.0
-            confident = confidence >= self.min_confidence or (
-                confidence >= LEAD_CONFIDENCE and confidence >= LEAD_RATIO * second and self._agrees(segment, topic))
+            confident = confidence >= self.min_confidence
+            if not confident:
+                # the classifier hesitates: the référentiel's search decides among its likeliest topics
+                agreed = self._agreed(segment, ranking)
+                if agreed is not None:
+                    topic, confidence, confident = agreed[0], max(agreed[1], confidence), True
             if found and found[-1].topic == topic:
                 found[-1].text += ", " + segment
                 found[-1].confidence = max(found[-1].confidence, confidence)
@@ -334,11 +340,24 @@ class MultiDetector:
                 found[-1].text += ", " + segment  # an unclear clause completes the previous request
         return found
 
-    def _agrees(self, segment: str, topic: str) -> bool:
+    def _agreed(self, segment: str, ranking: List[Tuple[str, float]]) -> Optional[Tuple[str, float]]:
+        """The search's first topic when the classifier gives it at least SEARCH_AGREEMENT."""
         if self.search is None:
-            return True
+            return None
         found = self.search(segment)
-        return bool(found) and found[0] == topic
+        if not found:
+            return None
+        for topic, probability in ranking:
+            if topic != found[0]:
+                continue
+            if probability >= SEARCH_AGREEMENT:
+                return topic, probability
+            # sure of the organisation, not of the démarche (« carte d'identité »: France Identité or ANTS?)
+            operators = self.topic_operators.get(topic, set())
+            mass = sum(p for t, p in ranking if self.topic_operators.get(t, set()) & operators)
+            if mass >= OPERATOR_CONFIDENCE:
+                return topic, mass
+        return None
 
     def detect(self, text: str, known: Mapping[str, str] = ()) -> Detection:
         """The requests of `text` (urgent first) when there are at least two, else no request."""
