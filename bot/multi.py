@@ -74,6 +74,9 @@ _SUBJECT_VERB = re.compile(
     r"(?<=\s)(?=(?:il|elle|je|on|monsieur|madame|mme)\s+(?:a|ai|doit|dois|veut|veux|voudrait|voudrais|souhaite|"
     r"aimerait|aimerais|cherche|n|ne|demande|vient|viens)\b)"
 )
+# « n'est jamais arrivé », « ne sont pas versées »: a state that is a problem, hence a request
+_NEGATION = re.compile(r"\b(?:n est|ne sont|n etait|n etaient|ne suis|n a|n ai|ne touche|ne percoi\w*)\b")
+_SUBJECT_START = re.compile(r"^(?:il|elle|je|j|on|ils|elles|nous|monsieur|madame|mme)\b")
 # a bare description of the person, not a request: it gives facts, and joins the next clause
 _DESCRIPTION = re.compile(
     r"^(?:(?:monsieur|madame|mme|mr|m|mlle|usager|usagere|personne|la personne|le monsieur|la dame|un monsieur|"
@@ -87,7 +90,8 @@ _DESCRIPTION = re.compile(
 # a statement about the person's situation (« je suis au RSA », « elle touche les allocs », « j'ai 67 ans »)
 _STATE = re.compile(
     r"^(?:je|j|il|elle|on|monsieur|madame|mme)\s+(?:suis|est|etait|etais|touche|touchait|percoit|percois|a deja|ai deja|"
-    r"a \d+ ans|ai \d+ ans|travaille|travaillais|vis|vit|habite)\b"
+    r"a \d+ ans|ai \d+ ans|travaille|travaillais|vis|vit|habite|pars|part|vais|va|viens de|vient de)\b"
+    r"|^(?:\S+\s+){0,4}(?:est|sont|etait|etaient)\b"  # « ma mère est hospitalisée », « les travaux sont finis »
 )
 # words of a clause that say what is asked without saying about what (« je dois le signaler »,
 # « comment le contester », « je veux faire une réclamation »): such a clause continues the previous one
@@ -103,7 +107,7 @@ _PRONOUN_OBJECT = re.compile(r"\b(?:le|la|les|l|lui|leur|y|en)\s+(?:\w+er|\w+re|
 
 # words that make a clause a request (a need, a verb of action or of trouble)
 _REQUEST_WORD = re.compile(
-    r"\b(?:vient|viens|venu\w*|pour|veu[tx]|voudr\w*|souhait\w*|doi[ts]|faut|besoin|demande\w*|faire|refaire|perdu|vole|comprend\w*|"
+    r"\b(?:(?:vient|viens|venu\w*) pour|veu[tx]|voudr\w*|souhait\w*|doi[ts]|faut|besoin|demand(?:e|es|er|ez|ent|ait)|faire|refaire|perdu|vole|comprend\w*|"
     r"aide\w*|baiss\w*|suppr\w*|coup\w*|bloqu\w*|recu|recoi\w*|verse\w*|paye\w*|rembours\w*|trop percu|"
     r"declar\w*|renouvel\w*|cherch\w*|change\w*|modifi\w*|creer|ouvrir|activer|contest\w*|"
     r"probleme|souci|dette|retard|attente|plus de|pas de|rien)\b"
@@ -121,7 +125,7 @@ def split_segments(text: str) -> List[str]:
     text = " ".join((text or "").split()) if "\n" not in (text or "") else (text or "")
     pieces: List[str] = []
     for sentence in _cut(text, _SENTENCES):
-        for clause in _cut(sentence, _CLAUSES):
+        for clause in _coordinated(sentence):
             pieces.extend(_cut_at_subjects(clause))
     pieces = [p.strip(" ,;:-–—") for p in pieces]
     pieces = [p for p in pieces if p]
@@ -138,6 +142,31 @@ def _cut(text: str, pattern: re.Pattern) -> List[str]:
         start = match.end()
     parts.append(text[start:])
     return [p for p in parts if p.strip()]
+
+
+def _coordinated(sentence: str) -> List[str]:
+    """Clauses of a sentence; after a bare « et », words without a verb of request or a subject are a
+    coordinated noun phrase, not a new request (« les dates et montants versés », « mon adresse mail
+    et mon téléphone »)."""
+    folded = _fold_keep(sentence)
+    if not folded:
+        return _cut(sentence, _CLAUSES)
+    parts: List[Tuple[str, str]] = []
+    start, connector = 0, ""
+    for match in _CLAUSES.finditer(folded):
+        parts.append((sentence[start:match.start()], connector))
+        start, connector = match.end(), match.group(0).strip()
+    parts.append((sentence[start:], connector))
+    clauses: List[str] = []
+    for piece, connector in parts:
+        if not piece.strip():
+            continue
+        plain = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(piece)).split())
+        if clauses and connector == "et" and not _REQUEST_WORD.search(plain) and not _SUBJECT_START.match(plain):
+            clauses[-1] = f"{clauses[-1].rstrip()} et {piece.strip()}"
+        else:
+            clauses.append(piece)
+    return clauses
 
 
 def _cut_at_subjects(clause: str) -> List[str]:
@@ -162,7 +191,7 @@ def _is_context(piece: str) -> bool:
     if len(terms(piece)) < MIN_TERMS:
         return True
     state = _STATE.match(folded)
-    if state and not _REQUEST_WORD.search(folded[state.end():]):
+    if state and not _REQUEST_WORD.search(folded[state.end():]) and not _NEGATION.search(folded):
         return True
     description = _DESCRIPTION.match(folded)
     # « inscrit France Travail », « licencié »: the description word itself is no request
@@ -174,7 +203,7 @@ def _is_continuation(piece: str) -> bool:
     CAF », « comment le contester »): fewer than two words of its own beyond the generic ones."""
     own = [t for t in terms(piece) if t not in _GENERIC]
     folded = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(piece)).split())
-    return len(own) < 2 or (len(own) < 3 and bool(_PRONOUN_OBJECT.search(folded)))
+    return len(own) < 1 or (len(own) < 3 and bool(_PRONOUN_OBJECT.search(folded)))
 
 
 def _attach(pieces: List[str]) -> List[str]:

@@ -232,7 +232,7 @@ def test_bench_scorer_on_the_synthetic_set(guichet):
     cases = bench.load_cases(ROOT / "tests" / "multi_synthetic.yml")
     report = bench.evaluate(guichet, cases)
     overall = report["overall"]
-    assert overall["cases"] == 5 and overall["requests"] == 13
+    assert overall["cases"] == 9 and overall["requests"] == 22
     assert overall["recall"] >= 0.8 and overall["precision"] >= 0.8
     assert overall["urgent_found"] == 1.0 and overall["urgent_first"] == 1.0
     assert set(report["by_voice"]) == {"conseiller", "public"}

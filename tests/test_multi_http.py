@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.servers import Processes, base_env, model_copy, post, start_stacks
+from servers import Processes, base_env, model_copy, post, start_stacks
 
 AGENT_ONLY = ("Administration+", "back-office", "Back-office", "Osmose", "réservé aux conseillers")
 
