@@ -340,7 +340,7 @@ class Guichet:
             buttons = [{"title": "Démarche suivante", "payload": "/suivante"},
                        {"title": "Synthèse du dossier", "payload": "/synthese"}]
         else:
-            text = f"Nous verrons ensuite votre demande « {title} ». Quand vous êtes prêt, choisissez « Demande suivante »."
+            text = f"Nous verrons ensuite votre demande « {title} ». Quand vous le souhaitez, choisissez « Demande suivante »."
             buttons = [{"title": "Demande suivante", "payload": "/suivante"}]
         return Reply(text, buttons, {"type": "next_request", "done": done, "count": n, "next": following + 1,
                                      "title": title})
