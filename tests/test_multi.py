@@ -256,3 +256,21 @@ def test_bench_matching_rules():
     assert summary["recall"] == round(2 / 3, 3) and summary["precision"] == round(2 / 3, 3)
     late = bench.score_case(case, list(reversed(predicted)))
     assert not late["urgent_first"]
+
+
+def test_counsellor_can_reorder_and_add_a_demarche_found_by_search(guichet, repo):
+    first = run(guichet, "reversion", COUNSELLOR_2, audience="agent")
+    slots = dict(first.slots)
+    third = slots["requests"][2]
+    # go straight to the third one (« /suivante{"demarche": "<id>"} »)
+    jump = run(guichet, "suivante", '/suivante{"demarche": "%s"}' % third["demarche"], slots, audience="agent",
+               entities=[{"entity": "demarche", "value": third["demarche"]}])
+    slots.update(jump.slots)
+    assert jump.replies[0].text.startswith("Démarche 3 sur 3") and slots["request_index"] == 2.0
+    # a démarche chosen from the search joins the case
+    [hit] = repo.search("chèque énergie perdu", limit=1)
+    added = run(guichet, "choisir", '/choisir{"demarche": "%s"}' % hit.demarche.id, slots, audience="agent",
+                entities=[{"entity": "demarche", "value": hit.demarche.id}])
+    slots.update(added.slots)
+    assert len(slots["requests"]) == 4 and slots["request_index"] == 3.0
+    assert slots["requests"][3]["topic"] == hit.demarche.topic
