@@ -147,6 +147,8 @@ def summary_text(summary: Mapping[str, object]) -> str:
             label = "Action à réaliser" if agent else "Prochaine étape"
             step = str(item["next_step"]).replace("\n", "\n   ")
             lines.append(f"   {label} : {step}")
+        if item.get("contacts"):
+            lines.append("   Contacts :" if agent else "   Contacts utiles :")
         for contact in item.get("contacts") or []:
             suffix = " (réservé aux conseillers)" if contact["audience"] == AGENT else ""
             if contact["kind"] == "service":
