@@ -567,7 +567,8 @@ def _through_questions(page, cards_before):
             return
         page.wait_for_function(
             f"document.querySelectorAll('.guichet-log .guichet-card[data-demarche]').length > {cards_before}"
-            " || document.querySelectorAll('.guichet-log .guichet-choice:not([disabled])').length > 0")
+            " || Array.from(document.querySelectorAll('.guichet-log .guichet-choice:not([disabled])'))"
+            ".some(b => b.textContent === 'Non')")
         if page.locator(".guichet-log .guichet-card[data-demarche]").count() > cards_before:
             return
         _click_last(page, "Non")

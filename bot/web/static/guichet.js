@@ -85,20 +85,25 @@ window.Guichet = (function () {
     box.setAttribute("data-count", custom.count);
     var lines = String(text || "").split("\n");
     var agent = custom.audience === "agent";
-    box.appendChild(el("p", "guichet-msg__text guichet-case__intro", agent ? lines.filter(function (l) {
-      return !/^\d+\. /.test(l);
-    }).join("\n") : text));
-    if (agent) {
-      var ol = el("ol", "guichet-case__list");
-      (custom.requests || []).forEach(function (item) {
-        var li = el("li", "guichet-case__item");
-        li.setAttribute("data-operator", item.operator || "");
-        li.appendChild(el("span", "guichet-case__title", item.title + (item.operator_name ? " — " + item.operator_name : "")));
-        if (item.category) li.appendChild(badge(item.category, item.category_label));
-        ol.appendChild(li);
-      });
-      box.insertBefore(ol, box.firstChild.nextSibling);
+    if (!agent) {
+      box.appendChild(el("p", "guichet-msg__text guichet-case__intro", text));
+      return box;
     }
+    /* counsellor: « 3 démarches repérées : », the list with badges, then the rest of the text */
+    var listed = function (l) { return /^\d+\. /.test(l); };
+    var head = lines.findIndex(function (l) { return /démarches repérées/.test(l); });
+    box.appendChild(el("p", "guichet-msg__text guichet-case__intro", lines.slice(0, head + 1).join("\n")));
+    var ol = el("ol", "guichet-case__list");
+    (custom.requests || []).forEach(function (item) {
+      var li = el("li", "guichet-case__item");
+      li.setAttribute("data-operator", item.operator || "");
+      li.appendChild(el("span", "guichet-case__title", item.title + (item.operator_name ? " — " + item.operator_name : "")));
+      if (item.category) li.appendChild(badge(item.category, item.category_label));
+      ol.appendChild(li);
+    });
+    box.appendChild(ol);
+    var rest = lines.slice(head + 1).filter(function (l) { return !listed(l); }).join("\n");
+    if (rest) box.appendChild(el("p", "guichet-msg__text", rest));
     return box;
   }
 
