@@ -256,9 +256,7 @@ class Guichet:
                 "urgent": bool(request.get("urgent")),
             })
         numbers = _numbers(emergencies)
-        lines = _numbers_text(numbers, audience)
-        if lines:
-            lines.append("")
+        lines = _numbers_text(numbers, audience)  # no blank line: Rasa would cut the message there
         n = len(items)
         if audience == AGENT:
             lines.append(f"{n} démarches repérées :")
@@ -413,7 +411,9 @@ class Guichet:
         if case.next_index() is not None:
             buttons.append({"title": "Démarche suivante" if audience == AGENT else "Demande suivante",
                             "payload": "/suivante"})
-        return TurnResult([Reply(str(payload["text"]), buttons, payload)])
+        # one message: Rasa's output channels cut a text at blank lines (the payload's text keeps them)
+        text = "\n".join(line for line in str(payload["text"]).splitlines() if line.strip())
+        return TurnResult([Reply(text, buttons, payload)])
 
     # -- hesitation, out of scope -------------------------------------------------------
 

@@ -71,7 +71,9 @@ def test_counsellor_case_over_rest_then_printable_copy(server):
     third = answer_until_card(server, sender, third, "agent")
     assert customs(third, "answer")[0]["operator"] == "france_titres"
 
-    summary = customs(say(server, sender, "synthèse du dossier", "agent"), "summary")
+    reply = say(server, sender, "synthèse du dossier", "agent")
+    assert len([m for m in reply if m.get("text")]) == 1  # one message, never cut at blank lines
+    summary = customs(reply, "summary")
     assert summary and summary[0]["count"] == 3 and summary[0]["audience"] == "agent"
     assert all(item["status"] == "traitee" for item in summary[0]["items"])
     assert "Synthèse du dossier : 3 démarches" in summary[0]["text"]
