@@ -6,7 +6,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup system-deps check data kb train run chat test test-rasa bench clean
+.PHONY: setup system-deps check data kb train run chat test test-rasa bench bench-multi clean
 
 setup:
 	@bash scripts/setup.sh
@@ -54,7 +54,12 @@ test-rasa:
 bench: train
 	$(PY) bench/nlu.py
 
+# Several requests in one message, scored per request (the set: bench/challenge/multi.yml).
+bench-multi: kb
+	$(PY) bench/multi.py bench/challenge/multi.yml --singles tests/nlu_heldout.yml --out var/multi.json
+
 # var/.gitkeep is versioned (Rasa's SQLite tracker store, var/tracker.db, needs the folder).
+
 clean:
 	if [ -d var ]; then find var -mindepth 1 ! -name .gitkeep -exec rm -rf {} +; fi
 	rm -rf .pytest_cache models

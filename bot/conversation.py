@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.engine import ANSWERS, UNKNOWN, DecisionEngine, Outcome, Question, UnknownTopic
-from bot.knowledge.types import Demarche, Operator
+from bot.knowledge.types import CATEGORY_LABELS, Demarche, Operator
+from bot.multi import MultiDetector, NEXT_WORDS, Request
 from bot.signals import SignalPort
 from bot.render import (
     AGENT,
@@ -24,6 +25,7 @@ from bot.render import (
     render_outcome,
     render_question,
 )
+from bot import case as casefile
 
 ANSWER_INTENTS = {"affirm": "oui", "deny": "non", "je_ne_sais_pas": UNKNOWN}
 MAX_CHOICES = 3
@@ -60,8 +62,12 @@ class Guichet:
     """The conversation logic over a knowledge repository (see bot.knowledge.repository)."""
 
     def __init__(self, repository, opening_hours: Optional[str] = None, departement: Optional[str] = None,
-                 signals: Optional[SignalPort] = None):
+                 signals: Optional[SignalPort] = None, topic_classifier: Optional[Callable[[], object]] = None):
+        """`topic_classifier`: a factory of bot.multi.TopicClassifier (called once, on the first message
+        that may hold several requests); without it every message is one request."""
         self.repo = repository
+        self._topic_classifier = topic_classifier
+        self._multi: Optional[MultiDetector] = None
         self.departement = departement
         self.engine = DecisionEngine(repository, signals)
         self.conditions = self.engine.conditions
@@ -81,6 +87,27 @@ class Guichet:
     # -- entry point ------------------------------------------------------------------
 
     def handle(self, turn: Turn) -> TurnResult:
+        audience = normalise_audience(turn.audience)
+        intent = turn.intent
+        case = casefile.Case.from_slots(turn.slots)
+        if intent == "synthese":
+            return self.summary(turn)
+        if intent == "suivante" or (case.active and intent not in self.topics and NEXT_WORDS.match(_plain(turn.text))):
+            return self.next_request(turn)
+        if intent in self.topics or intent in ("nlu_fallback", "hors_champ", "urgence"):
+            several = self.several_requests(turn, audience)
+            if several is not None:
+                return several
+        if case.active and intent in self.topics:
+            return self._case_step(case, self.handle_single(turn), turn, add_topic=intent)
+        if case.active and intent in ANSWER_INTENTS:
+            return self._case_step(case, self.handle_single(turn), turn)
+        if case.active and intent == "choisir":
+            return self._case_choose(case, turn, audience)
+        return self.handle_single(turn)
+
+    def handle_single(self, turn: Turn) -> TurnResult:
+        """One request (the behaviour without a case of several requests)."""
         audience = normalise_audience(turn.audience)
         intent = turn.intent
         if self.engine.emergencies(turn.text) and intent not in self.topics:
@@ -186,6 +213,215 @@ class Guichet:
         slots: Dict[str, object] = {**self._reset_request_facts(), "detresse": "oui", "misses": 0.0, "topic": None}
         return self._answer_result(outcome, audience, slots)
 
+    # -- several requests in one message (bot.multi, bot.case) ---------------------------
+
+    @property
+    def multi(self) -> Optional[MultiDetector]:
+        if self._multi is None and self._topic_classifier is not None:
+            topic_operators = {t: {r.operator for r in self.repo.topic(t)} for t in self.topics}
+            self._multi = MultiDetector(self.engine, self._topic_classifier(), operators_named=self.operators_named,
+                                        topic_operators=topic_operators,
+                                        search=lambda text: [h.demarche.topic for h in self.repo.search(text, limit=3)])
+        return self._multi
+
+    def detect_requests(self, text: str, slots: Mapping[str, object] = ()) -> List[Request]:
+        """The requests of a message when it holds at least two (urgent first), else []."""
+        if self.multi is None or not text:
+            return []
+        known = self._facts(dict(slots or {}), keep_request=False)
+        requests = self.multi.detect(text, known).requests
+        return [r for r in requests if r.topic in self.topics]
+
+    def several_requests(self, turn: Turn, audience: str) -> Optional[TurnResult]:
+        """A message with several requests: the list, then the first one (None: one request)."""
+        if self.must_not_do(turn.text):
+            return None
+        requests = self.detect_requests(turn.text, turn.slots)
+        if len(requests) < 2:
+            return None
+        shared = {k: v for k, v in self.multi.shared_facts(turn.text).items() if k != "detresse"}
+        case = casefile.Case([{**r.as_slot(), "facts": {}} for r in requests], 0)
+        slots: Dict[str, object] = {**self._reset_request_facts(), **shared}
+        overview = self._overview(case, shared, audience, self.engine.emergencies(turn.text))
+        first = self._start(case, 0, {**dict(turn.slots), **slots}, audience)
+        first.replies.insert(0, overview)
+        first.slots = {**slots, **first.slots}
+        return first
+
+    def _overview(self, case: "casefile.Case", shared: Mapping[str, str], audience: str, emergencies) -> Reply:
+        from bot.render import _number_payload, _numbers_text
+        from bot.engine import _numbers
+
+        items = []
+        for i, request in enumerate(case.requests):
+            operator = self.operators.get(str(request.get("operator") or ""))
+            items.append({
+                "index": i + 1, "topic": request["topic"], "demarche": request.get("demarche"),
+                "title": request.get("title") or request["topic"], "operator": request.get("operator"),
+                "operator_name": operator.name if operator else None, "category": request.get("category"),
+                "category_label": CATEGORY_LABELS.get(str(request.get("category")), ""),
+                "urgent": bool(request.get("urgent")),
+            })
+        numbers = _numbers(emergencies)
+        lines = _numbers_text(numbers, audience)  # no blank line: Rasa would cut the message there
+        n = len(items)
+        if audience == AGENT:
+            lines.append(f"{n} démarches repérées :")
+            for item in items:
+                operator = f" — {item['operator_name']}" if item["operator_name"] else ""
+                category = f" ({item['category_label']}, première lecture)" if item["category_label"] else ""
+                lines.append(f"{item['index']}. {item['title']}{operator}{category}")
+            if any(item["urgent"] for item in items):
+                lines.append("Les situations urgentes sont placées en premier.")
+            if shared:
+                lines.append("Pris en compte pour toutes les démarches : "
+                             + " ; ".join(self.conditions[k].case(v, AGENT) for k, v in shared.items()
+                                          if v in self.conditions[k].cases) + ".")
+            lines.append(f"Démarche 1 sur {n} : {items[0]['title']}.")
+        else:
+            later = [f"« {item['title']} »" for item in items[1:]]
+            lines.append(
+                f"Vous avez {n} demandes. Nous allons les voir une par une, en commençant par "
+                f"« {items[0]['title']} »." + (" C'est la plus urgente." if items[0]["urgent"] else "")
+            )
+            lines.append("Nous verrons ensuite " + _and_list(later) + ".")
+        custom = {"type": "requests", "audience": audience, "count": n, "current": 1, "requests": items,
+                  "shared_facts": dict(shared), "emergency_numbers": _number_payload(numbers)}
+        buttons = [{"title": "Synthèse du dossier", "payload": "/synthese"}] if audience == AGENT else []
+        return Reply("\n".join(lines), buttons, custom)
+
+    def _start(self, case: "casefile.Case", index: int, slots: Mapping[str, object], audience: str) -> TurnResult:
+        """Work on request `index` of the case: its question, or its card and what comes next."""
+        case.index = index
+        request = case.requests[index]
+        request["status"] = casefile.CURRENT
+        facts = {**self._facts(slots, keep_request=False), **{k: str(v) for k, v in dict(request.get("facts") or {}).items()}}
+        result = self._decide(str(request["topic"]), facts, str(request.get("text") or ""), audience)
+        result.slots = {**self._reset_request_facts(), **result.slots}
+        return self._case_step(case, result, None, audience=audience)
+
+    def _case_step(self, case: "casefile.Case", result: TurnResult, turn: Optional[Turn], add_topic: Optional[str] = None,
+                   audience: Optional[str] = None) -> TurnResult:
+        """Record in the case what a turn did to its current request; after a card, what comes next."""
+        audience = normalise_audience(audience or (turn.audience if turn else PUBLIC))
+        if add_topic is not None:  # a new request typed during the case joins it
+            found = case.find_topic(add_topic)
+            if found is None:
+                text = turn.text if turn else ""
+                case.requests.append({"topic": add_topic, "text": text, "status": casefile.CURRENT, "facts": {}})
+                found = len(case.requests) - 1
+            case.index = found
+        request = case.current
+        answer = next((r.custom for r in result.replies if r.custom and r.custom.get("type") == "answer"), None)
+        if request is not None and answer is not None and answer.get("demarche"):
+            demarche = self.repo.get(answer["demarche"])
+            request.update({"status": casefile.DONE, "demarche": answer["demarche"], "title": answer["title"],
+                            "operator": answer["operator"], "category": answer["category"]})
+            if demarche is not None:
+                known = {**(turn.slots if turn else {}), **result.slots}
+                request["facts"] = {k: str(known[k]) for k in demarche.conditions
+                                    if known.get(k) in ANSWERS and not self.conditions[k].persistent}
+            result.replies.append(self._what_next(case, audience))
+        elif request is not None and request.get("status") != casefile.DONE:
+            request["status"] = casefile.CURRENT
+        result.slots = {**result.slots, **case.slots()}
+        return result
+
+    def _what_next(self, case: "casefile.Case", audience: str) -> Reply:
+        following = case.next_index()
+        done = sum(1 for r in case.requests if r.get("status") == casefile.DONE)
+        n = len(case.requests)
+        if following is None:
+            text = ("Toutes les démarches du dossier ont été vues. « Synthèse du dossier » les récapitule."
+                    if audience == AGENT else
+                    "Nous avons vu toutes vos demandes. Vous pouvez afficher le récapitulatif de vos démarches.")
+            title = "Synthèse du dossier" if audience == AGENT else "Récapitulatif"
+            return Reply(text, [{"title": title, "payload": "/synthese"}],
+                         {"type": "next_request", "done": done, "count": n, "next": None})
+        nxt = case.requests[following]
+        title = str(nxt.get("title") or nxt.get("topic"))
+        if audience == AGENT:
+            text = f"Démarche suivante ({following + 1} sur {n}) : {title}."
+            buttons = [{"title": "Démarche suivante", "payload": "/suivante"},
+                       {"title": "Synthèse du dossier", "payload": "/synthese"}]
+        else:
+            text = f"Nous verrons ensuite votre demande « {title} ». Quand vous le souhaitez, choisissez « Demande suivante »."
+            buttons = [{"title": "Demande suivante", "payload": "/suivante"}]
+        return Reply(text, buttons, {"type": "next_request", "done": done, "count": n, "next": following + 1,
+                                     "title": title})
+
+    def next_request(self, turn: Turn) -> TurnResult:
+        """« suivante » / « passer »: the current request is left (skipped if not seen) and the next one
+        starts; `/suivante{"demarche": "<id>"}` goes to the request of that démarche's topic."""
+        audience = normalise_audience(turn.audience)
+        case = casefile.Case.from_slots(turn.slots)
+        if not case.requests:
+            text = ("Aucun dossier à plusieurs démarches n'est en cours : décrivez la situation de l'usager."
+                    if audience == AGENT else
+                    "Décrivez en quelques mots la démarche qui vous amène, ou écrivez « menu ».")
+            return TurnResult([Reply(text)])
+        current = case.current
+        if current is not None and current.get("status") != casefile.DONE:
+            current["status"] = casefile.SKIPPED
+        target = None
+        wanted = _entity(turn.entities, "demarche")
+        if wanted:
+            row = self.repo.get(wanted)
+            target = case.find_topic(row.topic) if row is not None else None
+        if target is None:
+            target = case.next_index()
+        if target is None:
+            result = TurnResult([self._what_next(case, audience)])
+            result.slots = case.slots()
+            return result
+        n = len(case.requests)
+        title = str(case.requests[target].get("title") or case.requests[target].get("topic"))
+        intro = (f"Démarche {target + 1} sur {n} : {title}." if audience == AGENT
+                 else f"Voyons maintenant votre demande « {title} ».")
+        result = self._start(case, target, turn.slots, audience)
+        result.replies.insert(0, Reply(intro, custom={"type": "current_request", "current": target + 1, "count": n,
+                                                       "title": title}))
+        return result
+
+    def _case_choose(self, case: "casefile.Case", turn: Turn, audience: str) -> TurnResult:
+        """A démarche chosen (hesitation, search) during a case: it joins the case, or is gone back to."""
+        demarche_id = _entity(turn.entities, "demarche")
+        demarche = self.repo.get(demarche_id) if demarche_id else None
+        if demarche is None:
+            return self.handle_single(turn)
+        found = case.find_topic(demarche.topic)
+        if found is None:
+            case.requests.append({"topic": demarche.topic, "text": demarche.title, "title": demarche.title,
+                                  "operator": demarche.operator, "category": demarche.category,
+                                  "demarche": demarche.id, "status": casefile.TODO, "facts": {}})
+            found = len(case.requests) - 1
+        current = case.current
+        if current is not None and current.get("status") == casefile.CURRENT and found != case.index:
+            current["status"] = casefile.SKIPPED
+        return self._start(case, found, turn.slots, audience)
+
+    def summary(self, turn: Turn) -> TurnResult:
+        """« Synthèse du dossier »: every request of the case (or the last answer), in the audience's words."""
+        audience = normalise_audience(turn.audience)
+        case = casefile.Case.from_slots(turn.slots)
+        if not case.requests and turn.slots.get("last_demarche"):
+            row = self.repo.get(str(turn.slots["last_demarche"]))
+            if row is not None:
+                case = casefile.Case([{"topic": row.topic, "demarche": row.id, "title": row.title,
+                                       "status": casefile.DONE}], 0)
+        if not case.requests:
+            text = ("Aucune démarche n'a encore été traitée dans cette conversation."
+                    if audience == AGENT else "Nous n'avons encore vu aucune démarche ensemble.")
+            return TurnResult([Reply(text)])
+        payload = casefile.build_summary(self, case, turn.slots, audience)
+        buttons = []
+        if case.next_index() is not None:
+            buttons.append({"title": "Démarche suivante" if audience == AGENT else "Demande suivante",
+                            "payload": "/suivante"})
+        # one message: Rasa's output channels cut a text at blank lines (the payload's text keeps them)
+        text = "\n".join(line for line in str(payload["text"]).splitlines() if line.strip())
+        return TurnResult([Reply(text, buttons, payload)])
+
     # -- hesitation, out of scope -------------------------------------------------------
 
     def representative(self, topic: str, text: str) -> Demarche:
@@ -198,6 +434,11 @@ class Guichet:
     def fallback(self, turn: Turn) -> TurnResult:
         """Low NLU confidence: propose the likeliest démarches; after two misses, a search or a counsellor."""
         audience = normalise_audience(turn.audience)
+        if casefile.Case.from_slots(turn.slots).active and NEXT_WORDS.match(_plain(turn.text)):
+            return self.next_request(turn)
+        several = self.several_requests(turn, audience)
+        if several is not None:
+            return several
         if self.engine.emergencies(turn.text):  # distress first, however the NLU hesitated
             return self._distress(turn, audience)
         if self.must_not_do(turn.text) or self._beyond_referentiel(turn, nlu_sure=False):
@@ -397,6 +638,18 @@ class Guichet:
                     if contact.kind == kind and contact.audience == PUBLIC:
                         return contact
         return None
+
+
+def _and_list(items: Sequence[str]) -> str:
+    """« a », « a puis b », « a, b puis c »."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " puis " + items[-1]
+
+
+def _plain(text: str) -> str:
+    return DecisionEngine.normalise(text)
 
 
 def _unique_operators(rows: Sequence[Demarche]) -> List[str]:

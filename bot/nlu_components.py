@@ -31,7 +31,7 @@ class EmergencyIntent(GraphComponent, IntentClassifier):
             # intents that the distress patterns override (everything but the démarche topics)
             "override_intents": [
                 "greet", "goodbye", "thanks", "affirm", "deny", "je_ne_sais_pas", "menu",
-                "demander_conseiller", "out_of_scope", "hors_champ", "nlu_fallback",
+                "demander_conseiller", "out_of_scope", "hors_champ", "nlu_fallback", "suivante", "synthese",
             ],
         }
 

@@ -53,7 +53,7 @@ def guichet() -> Guichet:
             hours = (f"Horaires d'ouverture de votre espace France services : {settings.opening_hours}."
                      if settings.opening_hours else None)
             _guichet = Guichet(repo, opening_hours=hours, departement=settings.departement,
-                               signals=signals())
+                               signals=signals(), topic_classifier=lambda: topic_classifier(repo))
         return _guichet
 
 
@@ -66,6 +66,14 @@ def signals() -> SignalDetector:
                 get_settings().signals_dir, extra={"demarches": topic_examples(get_settings().nlu_dir)}
             )
         return _signals
+
+
+def topic_classifier(repo: KnowledgeRepository):
+    """The démarche-topic classifier of bot.multi (several requests in one message), trained once per
+    process on the first message that may hold several requests."""
+    from bot.multi import classifier_for
+
+    return classifier_for(get_settings().nlu_dir, repo.topics())
 
 
 def reset() -> None:

@@ -87,7 +87,7 @@ def topic_examples(nlu_dir: Path) -> List[str]:
     merely blocked: negatives for the distress and out-of-scope classifiers. Conversational intents
     (greetings, answers, urgence, hors_champ, out_of_scope…) are left out."""
     skip = {"urgence", "hors_champ", "out_of_scope", "greet", "goodbye", "thanks", "affirm", "deny",
-            "je_ne_sais_pas", "menu", "choisir", "demander_conseiller"}
+            "je_ne_sais_pas", "menu", "choisir", "demander_conseiller", "suivante", "synthese"}
     texts: List[str] = []
     for path in sorted(Path(nlu_dir).glob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

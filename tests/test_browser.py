@@ -657,3 +657,67 @@ def test_axe_on_login_form_and_kiosk_warning(context, site):
     kiosk.clock.run_for(11_000)
     assert kiosk.locator("#inactivite").is_visible()
     assert not axe_violations(kiosk)
+
+
+# -- several requests in one message (issue 14) ----------------------------------------------------
+
+
+def _click_last(page, title):
+    page.locator(f".guichet-log .guichet-choice:not([disabled]) >> text={title}").last.click()
+
+
+def _through_questions(page, cards_before):
+    """Answers « Non » until the next answer card is on screen."""
+    for _ in range(4):
+        if page.locator(".guichet-log .guichet-card[data-demarche]").count() > cards_before:
+            return
+        page.wait_for_function(
+            f"document.querySelectorAll('.guichet-log .guichet-card[data-demarche]').length > {cards_before}"
+            " || Array.from(document.querySelectorAll('.guichet-log .guichet-choice:not([disabled])'))"
+            ".some(b => b.textContent === 'Non')")
+        if page.locator(".guichet-log .guichet-card[data-demarche]").count() > cards_before:
+            return
+        _click_last(page, "Non")
+    page.wait_for_function(
+        f"document.querySelectorAll('.guichet-log .guichet-card[data-demarche]').length > {cards_before}")
+
+
+def test_console_works_through_a_three_demarche_case_and_copies_the_summary(context, site):
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site["base"])
+    page = open_page(context, site, "/conseiller")
+    login(page)
+    type_message(page, "Madame 66 ans, veuve, vient pour la pension de réversion de son mari, elle a aussi perdu "
+                       "sa carte Vitale et ne comprend pas son avis d'impôt")
+    page.wait_for_selector(".guichet-log .guichet-case")
+    case = page.locator(".guichet-log .guichet-case").first
+    assert case.get_attribute("data-count") == "3"
+    assert "3 démarches repérées" in case.inner_text()
+    assert case.locator(".guichet-case__item").count() == 3
+    shot(page, "conseiller-dossier-liste")
+    for n in range(3):
+        _through_questions(page, n)
+        if n < 2:
+            _click_last(page, "Démarche suivante")
+    _click_last(page, "Synthèse du dossier")
+    page.wait_for_selector(".guichet-log .guichet-summary")
+    summary = page.locator(".guichet-log .guichet-summary").last
+    assert summary.locator(".guichet-summary__item").count() == 3
+    summary.locator("text=Copier la synthèse").click()
+    page.wait_for_selector("text=Synthèse copiée")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("Synthèse du dossier : 3 démarches") and "Reste à traiter :" in copied
+    shot(page, "conseiller-dossier-synthese")
+    assert not [v for v in axe_violations(page)], "accessibilité"
+
+    # the person's printable copy: public wording, no counsellor-only channel, print CSS hides the chrome
+    href = summary.locator("text=Version imprimable pour l'usager").get_attribute("href")
+    printable = open_page(context, site, href)
+    printable.wait_for_selector(".guichet-print")
+    assert printable.locator(".guichet-summary__item").count() == 3
+    text = printable.inner_text("main")
+    assert "Récapitulatif de vos démarches" in text
+    assert not any(word in text for word in AGENT_ONLY)
+    printable.emulate_media(media="print")
+    assert printable.locator(".guichet-header").is_hidden() and printable.locator("#imprimer").is_hidden()
+    shot(printable, "synthese-imprimable")
+    assert not page.errors and not printable.errors

@@ -29,6 +29,7 @@ from socketio import AsyncServer
 from bot import access, handoff, services
 from bot.channels import converse
 from bot.config import PROJECT_ROOT, get_settings
+from bot.conversation import Turn
 from bot.inputs import clean, json_object, prepare
 from bot.web import security
 from bot.web.pages import render_page
@@ -256,6 +257,29 @@ def _record_feedback(data: Dict[str, Any]) -> Optional[str]:
     return None
 
 
+async def _tracker_slots(app: Sanic, sender: str) -> Optional[Dict[str, Any]]:
+    """The slots of a conversation, from Rasa's tracker store (None: unknown conversation)."""
+    try:
+        tracker = await app.ctx.agent.tracker_store.retrieve(sender)
+    except Exception:  # noqa: BLE001
+        logger.exception("Guichet: tracker of %s unavailable", sender)
+        return None
+    return dict(tracker.current_slot_values()) if tracker is not None else None
+
+
+def _summary_page(slots: Dict[str, Any]) -> Optional[str]:
+    from datetime import date
+
+    from bot.web.pages import render_summary_page
+
+    guichet = services.guichet()
+    result = guichet.summary(Turn(intent="synthese", slots=slots, audience="public"))
+    payload = next((r.custom for r in result.replies if r.custom and r.custom.get("type") == "summary"), None)
+    if payload is None:
+        return None
+    return render_summary_page(payload, date.today().strftime("%d/%m/%Y"))
+
+
 class GuichetWebInput(InputChannel):
     """Pages, assets and JSON API of the web front (no conversation: see GuichetSocketIOInput)."""
 
@@ -364,6 +388,21 @@ class GuichetWebInput(InputChannel):
             if not await is_counsellor(request):
                 return _error("Réservé aux conseillers France services : connectez-vous.", 401)
             return _security_headers(response.json(await _in_thread(_figures)))
+
+        @web.route("/conseiller/synthese/<session_id>", methods=["GET"])
+        async def printable_summary(request: Request, session_id: str) -> HTTPResponse:
+            """The person's printable copy of the console conversation's case (public wording)."""
+            if not is_counsellor(request):
+                return _error("Réservé aux conseillers France services : connectez-vous.", 401)
+            if not SESSION_ID.match(session_id):
+                return _error("Conversation inconnue.", 404)
+            slots = await _tracker_slots(request.app, f"conseiller-{session_id}")
+            if slots is None:
+                return _error("Conversation inconnue.", 404)
+            html = await _in_thread(_summary_page, slots)
+            if html is None:
+                return _error("Aucune démarche à récapituler dans cette conversation.", 404)
+            return _security_headers(response.html(html))
 
         @web.route("/api/avis", methods=["POST"])
         async def feedback(request: Request) -> HTTPResponse:

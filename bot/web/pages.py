@@ -20,6 +20,7 @@ TITLES = {
     "conseiller": "Console conseiller — Guichet France services",
     "borne": "Borne libre-service — Guichet France services",
     "chat": "Discussion en ligne — Guichet France services",
+    "synthese": "Récapitulatif de vos démarches — Guichet France services",
 }
 
 
@@ -81,3 +82,45 @@ def render_page(name: str, options: Optional[Dict[str, Any]] = None) -> str:
     return _template("layout").substitute(
         title=values["title"], body=body, page=escape(name), embedded="1" if options.get("embedded") else "0"
     )
+
+
+def _contact_html(contact: Dict[str, str]) -> str:
+    value = escape(contact["value"])
+    if contact["kind"] == "phone":
+        value = f'<a href="tel:{escape("".join(ch for ch in contact["value"] if ch.isdigit() or ch == "+"))}">{value}</a>'
+    elif contact["kind"] == "email":
+        value = f'<a href="mailto:{escape(contact["value"].strip())}">{value}</a>'
+    return f"<li>{escape(contact['label'])} : {value}</li>"
+
+
+def render_summary_page(summary: Dict[str, Any], date: str) -> str:
+    """The person's printable copy of a case summary (bot.case.build_summary, public audience): only
+    public contacts are in the payload; the page re-checks it."""
+    items = []
+    for item in summary.get("items") or []:
+        contacts = "".join(_contact_html(c) for c in item.get("contacts") or [] if c.get("audience") == "public")
+        operator = f" — {escape(item['operator_name'])}" if item.get("operator_name") else ""
+        category = escape(item.get("category_label") or "")
+        items.append(
+            f'<li class="guichet-summary__item" data-status="{escape(item["status"])}">'
+            f'<h2 class="fr-h6 fr-mb-1w">{escape(item["title"])}{operator}</h2>'
+            + (f'<p class="fr-text--sm fr-mb-1w">{category} ({escape(item["status_label"])})</p>' if category else "")
+            + (f'<p>{escape(item["next_step"])}</p>' if item.get("next_step") else "")
+            + (f'<p class="fr-text--sm fr-mb-0">Contacts utiles :</p><ul class="guichet-list">{contacts}</ul>' if contacts else "")
+            + "</li>"
+        )
+    facts = summary.get("facts") or []
+    facts_html = ""
+    if facts:
+        facts_html = ('<h2 class="fr-h6">Ce que vous nous avez indiqué</h2><ul class="guichet-list">'
+                      + "".join(f"<li>{escape(f[0].upper() + f[1:])}</li>" for f in facts) + "</ul>")
+    open_points = summary.get("open") or ["Rien : toutes les démarches ont été vues."]
+    count = len(summary.get("items") or [])
+    body = _template("synthese").substitute(
+        date=escape(date),
+        count=f"{count} démarche{'s' if count > 1 else ''}.",
+        items="\n".join(items),
+        facts=facts_html,
+        open="\n".join(f"<li>{escape(p)}</li>" for p in open_points),
+    )
+    return _template("layout").substitute(title=escape(TITLES["synthese"]), body=body, page="synthese", embedded="0")

@@ -70,6 +70,11 @@
     });
   });
 
+  /* The case summary at any moment (the same as typing « synthèse du dossier »). */
+  document.getElementById("synthese").addEventListener("click", function () {
+    if (conversation) conversation.send("/synthese", "Synthèse du dossier");
+  });
+
   document.getElementById("nouvelle").addEventListener("click", function () {
     window.sessionStorage.removeItem("guichet.session.conseiller");
     window.location.replace("/conseiller");

@@ -79,6 +79,84 @@ window.Guichet = (function () {
     return el("p", "guichet-card__source fr-text--xs", "Source : " + parts.filter(Boolean).join(", "));
   }
 
+  /* Several requests found in one message ("requests" payload): the numbered list, urgent first. */
+  function caseList(custom, text) {
+    var box = el("div", "guichet-case");
+    box.setAttribute("data-count", custom.count);
+    var lines = String(text || "").split("\n");
+    var agent = custom.audience === "agent";
+    if (!agent) {
+      box.appendChild(el("p", "guichet-msg__text guichet-case__intro", text));
+      return box;
+    }
+    /* counsellor: « 3 démarches repérées : », the list with badges, then the rest of the text */
+    var listed = function (l) { return /^\d+\. /.test(l); };
+    var head = lines.findIndex(function (l) { return /démarches repérées/.test(l); });
+    box.appendChild(el("p", "guichet-msg__text guichet-case__intro", lines.slice(0, head + 1).join("\n")));
+    var ol = el("ol", "guichet-case__list");
+    (custom.requests || []).forEach(function (item) {
+      var li = el("li", "guichet-case__item");
+      li.setAttribute("data-operator", item.operator || "");
+      li.appendChild(el("span", "guichet-case__title", item.title + (item.operator_name ? " — " + item.operator_name : "")));
+      if (item.category) li.appendChild(badge(item.category, item.category_label));
+      ol.appendChild(li);
+    });
+    box.appendChild(ol);
+    var rest = lines.slice(head + 1).filter(function (l) { return !listed(l); }).join("\n");
+    if (rest) box.appendChild(el("p", "guichet-msg__text", rest));
+    return box;
+  }
+
+  /* The case summary ("summary" payload), with « Copier la synthèse » and, in the console, the
+   * person's printable copy (public wording, no counsellor-only contact). */
+  function summaryCard(custom, conversation) {
+    var agent = custom.audience === "agent";
+    var card = el("article", "guichet-card guichet-summary");
+    card.appendChild(el("h3", "guichet-card__title fr-h6", agent ? "Synthèse du dossier" : "Récapitulatif de vos démarches"));
+    var ol = el("ol", "guichet-summary__list");
+    (custom.items || []).forEach(function (item) {
+      var li = el("li", "guichet-summary__item");
+      li.setAttribute("data-status", item.status);
+      li.appendChild(el("p", "guichet-card__heading", item.title + (item.operator_name ? " — " + item.operator_name : "")));
+      var meta = el("p", "fr-text--sm fr-mb-1w");
+      if (item.category) meta.appendChild(badge(item.category, item.category_label));
+      meta.appendChild(el("span", "fr-ml-1w", item.status_label));
+      li.appendChild(meta);
+      if (item.next_step) li.appendChild(el("p", "guichet-card__next", item.next_step));
+      if ((item.contacts || []).length) li.appendChild(contactsBlock(agent ? "Contacts" : "Contacts utiles", item.contacts));
+      ol.appendChild(li);
+    });
+    card.appendChild(ol);
+    if ((custom.facts || []).length) {
+      card.appendChild(el("p", "guichet-card__heading", agent ? "Éléments connus" : "Ce que vous nous avez indiqué"));
+      var facts = el("ul", "guichet-list");
+      custom.facts.forEach(function (f) { facts.appendChild(el("li", "", f)); });
+      card.appendChild(facts);
+    }
+    card.appendChild(el("p", "guichet-card__heading", agent ? "Reste à traiter" : "Ce qu'il reste à faire"));
+    var open = el("ul", "guichet-list guichet-summary__open");
+    (custom.open && custom.open.length ? custom.open : ["Rien : toutes les démarches ont été vues."]).forEach(function (o) {
+      open.appendChild(el("li", "", o));
+    });
+    card.appendChild(open);
+    var actions = el("div", "guichet-card__actions");
+    var copy = el("button", "fr-btn fr-btn--sm fr-btn--secondary fr-icon-clipboard-line fr-btn--icon-left", "Copier la synthèse");
+    copy.type = "button";
+    copy.addEventListener("click", function () { copyText(custom.text, copy, "Synthèse copiée"); });
+    actions.appendChild(copy);
+    if (agent && conversation && conversation.channel === "conseiller" && conversation.sessionId) {
+      var print = el("a", "fr-btn fr-btn--sm fr-btn--tertiary fr-icon-printer-line fr-btn--icon-left",
+        "Version imprimable pour l'usager");
+      print.href = "/conseiller/synthese/" + encodeURIComponent(conversation.sessionId);
+      print.target = "_blank";
+      print.rel = "noopener";
+      print.title = "Version imprimable pour l'usager (nouvelle fenêtre)";
+      actions.appendChild(print);
+    }
+    card.appendChild(actions);
+    return card;
+  }
+
   /* The answer card of docs/api.md ("answer" payload). */
   function answerCard(custom) {
     var card = el("article", "guichet-card" + (custom.category === "urgent" ? " guichet-card--urgent" : ""));
@@ -131,11 +209,11 @@ window.Guichet = (function () {
     return card;
   }
 
-  function copyText(text, button) {
+  function copyText(text, button, copiedLabel) {
     function done(ok) {
       var old = button.getAttribute("data-label") || button.textContent;
       button.setAttribute("data-label", old);
-      button.textContent = ok ? "Fiche copiée" : "Copie impossible : sélectionnez le texte";
+      button.textContent = ok ? (copiedLabel || "Fiche copiée") : "Copie impossible : sélectionnez le texte";
       setTimeout(function () { button.textContent = old; }, 2500);
     }
     if (navigator.clipboard && navigator.clipboard.writeText) {
@@ -465,6 +543,10 @@ window.Guichet = (function () {
       wrap.textContent = "";
       wrap.appendChild(el("p", "guichet-msg__who fr-text--sm", "Conseiller France services :"));
       wrap.appendChild(el("p", "guichet-msg__text", message.text));
+    } else if (custom.type === "requests") {
+      wrap.appendChild(caseList(custom, message.text));
+    } else if (custom.type === "summary") {
+      wrap.appendChild(summaryCard(custom, this));
     } else if (message.text) {
       var alertLike = custom.type === "out_of_scope" || custom.type === "unavailable" || custom.type === "handoff";
       var p = el("p", "guichet-msg__text" + (alertLike ? " guichet-msg__text--notice" : ""), message.text);

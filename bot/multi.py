@@ -1,0 +1,445 @@
+"""Several requests in one message: split the message, find the démarche topic of each part.
+
+« Monsieur 58 ans, licencié, inscrit France Travail, il a un trop-perçu de 1200 euros, sa CAF a
+baissé son APL et il doit refaire sa carte d'identité périmée » holds three requests. The Rasa NLU
+gives one intent per message, so the conversation (bot.conversation) asks this module first:
+
+1. `split_segments`: sentences, then clauses (commas, « et », « puis », « aussi », « il a … »,
+   « elle doit … »). A bare description of the person (« Monsieur 58 ans », « licencié »,
+   « usagère sans ordinateur ») or a fragment of one or two words is no request: it joins the
+   clause that follows it (or the previous one when it comes last).
+2. `TopicClassifier`: TF-IDF of words (1–2 grams) and characters (2–5 grams) on the folded text and a
+   logistic regression, trained in-process on the démarche phrasings of data/nlu/ (the same
+   examples as the Rasa model; conversational intents left out), once per process, on first use.
+3. `MultiDetector.detect`: adjacent clauses of the same topic are merged; a request is kept when
+   its topic is confident and not already found. Facts stated once (implied by the whole message:
+   « sans ordinateur », « agriculteur », distress) are shared by every request; urgent requests
+   (a distress or rupture cue in their own words, or an urgent first reading) come first, the
+   others keep the order typed. Fewer than two requests: `detect` returns [] and the
+   conversation behaves exactly as for one request.
+
+Pure Python + scikit-learn, no Rasa import.
+"""
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import yaml
+
+from bot.text import fold, terms
+
+# intents of data/nlu/ that are not démarche topics
+CONVERSATIONAL = frozenset({
+    "greet", "goodbye", "thanks", "affirm", "deny", "je_ne_sais_pas", "menu", "choisir", "demander_conseiller",
+    "urgence", "hors_champ", "out_of_scope", "suivante", "synthese",
+})
+MIN_CONFIDENCE = 0.5  # probability of the best topic for a clause to count as a request
+# or, below it, a topic of the classifier's first three with at least this probability that is also
+# the first topic of the référentiel's full-text search (two independent readings agree)
+SEARCH_AGREEMENT = 0.2
+# … or a topic of the search's operator when the classifier's first topics of that operator weigh this much
+OPERATOR_CONFIDENCE = 0.4
+TEMPERATURE = 4.0  # softmax of the SVM scores
+MIN_TERMS = 2  # content words below which a clause is no request on its own
+
+# typed words that move to the next request of a case (normalised text: folded, no punctuation)
+NEXT_WORDS = re.compile(
+    r"^(?:ok |d accord |bon |bien |merci )?(?:(?:on )?pass\w*(?: a)?(?: la)?(?: demarche| demande)?(?: suivante| suite)?|"
+    r"(?:la |au )?suivante?|(?:demarche|demande) suivante|(?:la )?suite|(?:et )?apres|ensuite|continu\w*|"
+    r"(?:on )?continue\w*|prochaine(?: demarche| demande)?)$"
+)
+
+# Sentence ends, then clause boundaries (on the folded text).
+_SENTENCES = re.compile(r"(?:[.;!?\n]+|\s[-–—+/]\s)")
+_CONNECTORS = (
+    r",",
+    r"\bet (?:aussi|puis|enfin|egalement|en plus|de plus|par ailleurs)\b",
+    r"\bmais aussi\b",
+    r"\bainsi que\b",
+    r"\bde plus\b",
+    r"\ben plus\b",
+    r"\bpar ailleurs\b",
+    r"\bautre chose\b",
+    r"\bpuis\b",
+    r"\bet\b",
+)
+_CLAUSES = re.compile("|".join(f"(?:{c})" for c in _CONNECTORS))
+# a new clause opens with a subject and a verb even without punctuation (« … retraite elle a perdu … »)
+_SUBJECT_VERB = re.compile(
+    r"(?<=\s)(?=(?:il|elle|je|on|monsieur|madame|mme)\s+(?:a|ai|doit|dois|veut|veux|voudrait|voudrais|souhaite|"
+    r"aimerait|aimerais|cherche|n|ne|demande|vient|viens)\b)"
+)
+# « n'est jamais arrivé », « ne sont pas versées »: a state that is a problem, hence a request
+_NEGATION = re.compile(r"\b(?:n est|ne sont|n etait|n etaient|ne suis|n a|n ai|ne touche|ne percoi\w*)\b")
+_SUBJECT_START = re.compile(r"^(?:il|elle|je|j|on|ils|elles|nous|monsieur|madame|mme)\b")
+# a bare description of the person, not a request: it gives facts, and joins the next clause
+_DESCRIPTION = re.compile(
+    r"^(?:(?:monsieur|madame|mme|mr|m|mlle|usager|usagere|personne|la personne|le monsieur|la dame|un monsieur|"
+    r"une dame|homme|femme|jeune|maman|papa|mere|pere)\b|\d+\s*ans\b|(?:age|agee|ne|nee|inscrit|inscrite|licencie|"
+    r"licenciee|retraite|retraitee|divorce|divorcee|veuf|veuve|marie|mariee|seul|seule|celibataire|sans|avec|agriculteur|"
+    r"agricultrice|exploitant|exploitante|salarie|salariee|chomeur|chomeuse|handicape|handicapee|malade|enceinte|"
+    r"etudiant|etudiante|deja|pas|tres|en situation|en arret|en invalidite|au chomage|au rsa|allocataire|"
+    r"beneficiaire|titulaire|affilie|affiliee|originaire|arrive|arrivee|heberge|hebergee|locataire|proprietaire|suivi|suivie|"
+    r"connu|connue|demandeur|demandeuse|accompagne|accompagnee)\b)"
+)
+# a statement about the person's situation (« je suis au RSA », « elle touche les allocs », « j'ai 67 ans »)
+_STATE = re.compile(
+    r"^(?:je|j|il|elle|on|monsieur|madame|mme)\s+(?:suis|est|etait|etais|touche|touchait|percoit|percois|a deja|ai deja|"
+    r"a \d+ ans|ai \d+ ans|travaille|travaillais|vis|vit|habite|pars|part|vais|va|viens de|vient de)\b"
+    r"|^(?:\S+\s+){0,4}(?:est|sont|etait|etaient)\b"  # « ma mère est hospitalisée », « les travaux sont finis »
+)
+# words of a clause that say what is asked without saying about what (« je dois le signaler »,
+# « comment le contester », « je veux faire une réclamation »): such a clause continues the previous one
+_GENERIC = frozenset(terms(
+    "comment pourquoi quand quoi quel quelle quels quelles faut falloir dois doit devoir veux veut voudrais voudrait "
+    "vouloir souhaite souhaiterait aimerais aimerait peux peut pouvoir faire fait refaire aider aide besoin "
+    "savoir sais sait connaitre demander demande prevenir previent signaler signale contester conteste reclamation "
+    "regler payer paye reponse probleme souci chose truc ca cela ceci aussi egalement encore deja maintenant "
+    "alors donc mais ni non oui jamais rien toujours bien tres trop peu"
+))
+_PRONOUN_OBJECT = re.compile(r"\b(?:le|la|les|l|lui|leur|y|en)\s+(?:\w+er|\w+re|\w+ir|ai|a|as|avons|ont)\b")
+
+
+# words that make a clause a request (a need, a verb of action or of trouble)
+_REQUEST_WORD = re.compile(
+    r"\b(?:(?:vient|viens|venu\w*) pour|veu[tx]|voudr\w*|souhait\w*|doi[ts]|faut|besoin|demand(?:e|es|er|ez|ent|ait)|faire|refaire|perdu|vole|comprend\w*|"
+    r"aide\w*|baiss\w*|suppr\w*|coup\w*|bloqu\w*|recu|recoi\w*|verse\w*|paye\w*|rembours\w*|trop percu|"
+    r"declar\w*|renouvel\w*|cherch\w*|change\w*|modifi\w*|creer|ouvrir|activer|contest\w*|"
+    r"probleme|souci|dette|retard|attente|plus de|pas de|rien)\b"
+)
+
+
+def _fold_keep(text: str) -> str:
+    """Folded text with the same length as the original (so that cuts map back to the original)."""
+    folded = fold(text)
+    return folded if len(folded) == len(text) else ""
+
+
+def split_segments(text: str) -> List[str]:
+    """The clauses of a message that may each be a request (original wording, trimmed)."""
+    text = " ".join((text or "").split()) if "\n" not in (text or "") else (text or "")
+    pieces: List[str] = []
+    for sentence in _cut(text, _SENTENCES):
+        for clause in _coordinated(sentence):
+            pieces.extend(_cut_at_subjects(clause))
+    pieces = [p.strip(" ,;:-–—") for p in pieces]
+    pieces = [p for p in pieces if p]
+    return _attach(pieces)
+
+
+def _cut(text: str, pattern: re.Pattern) -> List[str]:
+    folded = _fold_keep(text)
+    if not folded:  # folding changed the length (rare ligatures): cut the folded text itself
+        return [p for p in pattern.split(fold(text)) if p and p.strip()]
+    parts, start = [], 0
+    for match in pattern.finditer(folded):
+        parts.append(text[start:match.start()])
+        start = match.end()
+    parts.append(text[start:])
+    return [p for p in parts if p.strip()]
+
+
+def _coordinated(sentence: str) -> List[str]:
+    """Clauses of a sentence; after a bare « et », words without a verb of request or a subject are a
+    coordinated noun phrase, not a new request (« les dates et montants versés », « mon adresse mail
+    et mon téléphone »)."""
+    folded = _fold_keep(sentence)
+    if not folded:
+        return _cut(sentence, _CLAUSES)
+    parts: List[Tuple[str, str]] = []
+    start, connector = 0, ""
+    for match in _CLAUSES.finditer(folded):
+        parts.append((sentence[start:match.start()], connector))
+        start, connector = match.end(), match.group(0).strip()
+    parts.append((sentence[start:], connector))
+    clauses: List[str] = []
+    for piece, connector in parts:
+        if not piece.strip():
+            continue
+        plain = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(piece)).split())
+        if clauses and connector == "et" and not _REQUEST_WORD.search(plain) and not _SUBJECT_START.match(plain):
+            clauses[-1] = f"{clauses[-1].rstrip()} et {piece.strip()}"
+        else:
+            clauses.append(piece)
+    return clauses
+
+
+def _cut_at_subjects(clause: str) -> List[str]:
+    folded = _fold_keep(clause)
+    if not folded:
+        return [clause]
+    cuts = [m.start() for m in _SUBJECT_VERB.finditer(folded) if m.start() > 0]
+    if not cuts:
+        return [clause]
+    parts, start = [], 0
+    for cut in cuts:
+        parts.append(clause[start:cut])
+        start = cut
+    parts.append(clause[start:])
+    return [p for p in parts if p.strip()]
+
+
+def _is_context(piece: str) -> bool:
+    """A description of the person (« Monsieur 58 ans », « licencié ») or a fragment too short to be
+    a request on its own."""
+    folded = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(piece)).split())
+    if len(terms(piece)) < MIN_TERMS:
+        return True
+    state = _STATE.match(folded)
+    if state and not _REQUEST_WORD.search(folded[state.end():]) and not _NEGATION.search(folded):
+        return True
+    description = _DESCRIPTION.match(folded)
+    # « inscrit France Travail », « licencié »: the description word itself is no request
+    return bool(description) and not _REQUEST_WORD.search(folded[description.end():])
+
+
+def _is_continuation(piece: str) -> bool:
+    """A clause that says what is asked about something named before it (« je dois le signaler à la
+    CAF », « comment le contester »): fewer than two words of its own beyond the generic ones."""
+    own = [t for t in terms(piece) if t not in _GENERIC]
+    folded = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(piece)).split())
+    return len(own) < 1 or (len(own) < 3 and bool(_PRONOUN_OBJECT.search(folded)))
+
+
+def _attach(pieces: List[str]) -> List[str]:
+    """Context pieces join the next piece that is a request (or the last request when none follows);
+    continuations join the previous one."""
+    result: List[str] = []
+    pending: List[str] = []
+    for piece in pieces:
+        if _is_context(piece):
+            pending.append(piece)
+            continue
+        if result and not pending and _is_continuation(piece):
+            result[-1] = ", ".join([result[-1], piece])
+            continue
+        result.append(", ".join(pending + [piece]))
+        pending = []
+    if pending:
+        if result:
+            result[-1] = ", ".join([result[-1]] + pending)
+        else:
+            result.append(", ".join(pending))
+    return result
+
+
+# -- topic classifier ----------------------------------------------------------------------------
+
+
+def topic_training_examples(nlu_dir: Path) -> List[Tuple[str, str]]:
+    """(text, topic) of every démarche phrasing of data/nlu/ (sub-folders included)."""
+    from bot.signals import _strip_annotations
+
+    examples: List[Tuple[str, str]] = []
+    for path in sorted(Path(nlu_dir).rglob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in data.get("nlu") or ():
+            if not isinstance(block, dict) or not block.get("intent") or block["intent"] in CONVERSATIONAL:
+                continue
+            for line in str(block.get("examples") or "").splitlines():
+                line = line.strip()
+                if line.startswith("- "):
+                    examples.append((_strip_annotations(line[2:]), str(block["intent"])))
+    return examples
+
+
+class TopicClassifier:
+    """Probabilities of the démarche topics for a short text."""
+
+    def __init__(self, examples: Sequence[Tuple[str, str]]):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.pipeline import FeatureUnion
+        from sklearn.svm import LinearSVC
+
+        texts = [fold(t) for t, _ in examples]
+        labels = [label for _, label in examples]
+        self._vectorizer = FeatureUnion([
+            ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"[a-z0-9]+",
+                                      sublinear_tf=True)),
+            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
+        ])
+        features = self._vectorizer.fit_transform(texts)
+        # a linear SVM trains in seconds on ~4,500 phrasings (a logistic regression takes minutes on 85
+        # classes); its scores become probabilities by a softmax (TEMPERATURE: chosen on held-out data)
+        self._classifier = LinearSVC(C=0.5)
+        self._classifier.fit(features, labels)
+        self.topics = tuple(self._classifier.classes_)
+
+    @classmethod
+    def from_directory(cls, nlu_dir: Path, topics: Optional[Iterable[str]] = None) -> "TopicClassifier":
+        wanted = set(topics) if topics is not None else None
+        examples = [(t, label) for t, label in topic_training_examples(nlu_dir) if wanted is None or label in wanted]
+        return cls(examples)
+
+    def rank(self, text: str, top: int = 3) -> List[Tuple[str, float]]:
+        folded = fold(text or "")
+        if not folded.strip():
+            return []
+        scores = self._classifier.decision_function(self._vectorizer.transform([folded]))[0] * TEMPERATURE
+        exp = [math.exp(x - max(scores)) for x in scores]
+        probs = [x / sum(exp) for x in exp]
+        ranking = sorted(zip(self.topics, probs), key=lambda p: -p[1])[:top]
+        return [(topic, float(p)) for topic, p in ranking]
+
+
+# -- detection -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Request:
+    """One request found in a message."""
+
+    topic: str
+    text: str  # the clause(s) of the message that ask for it
+    confidence: float
+    urgent: bool = False
+    operator: Optional[str] = None
+    category: Optional[str] = None  # first reading (unknown facts at their default)
+    demarche: Optional[str] = None  # first reading's row
+    title: Optional[str] = None
+
+    def as_slot(self) -> Dict[str, object]:
+        return {"topic": self.topic, "text": self.text, "operator": self.operator, "category": self.category,
+                "demarche": self.demarche, "title": self.title, "urgent": self.urgent, "status": "a_traiter"}
+
+
+@dataclass
+class Detection:
+    requests: List[Request]
+    shared_facts: Dict[str, str] = field(default_factory=dict)
+
+
+class MultiDetector:
+    """Finds the requests of a message; `engine` is a bot.engine.DecisionEngine (first readings,
+    urgency, facts), `classifier` a TopicClassifier (or anything with `rank(text)`)."""
+
+    def __init__(self, engine, classifier, min_confidence: float = MIN_CONFIDENCE,
+                 operators_named: Optional[Callable[[str], List[str]]] = None,
+                 topic_operators: Optional[Mapping[str, Iterable[str]]] = None,
+                 search: Optional[Callable[[str], List[str]]] = None):
+        """`operators_named(text)`: the operators a text names (bot.conversation.Guichet.operators_named);
+        `topic_operators`: topic -> operators of its rows. With both, a clause that names an operator
+        is read among that operator's topics (« la CAF ne verse plus le RSA »: a CAF démarche).
+        `search(text)`: the topics of the référentiel's full-text search, best first — a second,
+        lexical opinion: when its first topic agrees, a clear lead of the classifier is enough."""
+        self.search = search
+        self.engine = engine
+        self.classifier = classifier
+        self.min_confidence = min_confidence
+        self.operators_named = operators_named
+        self.topic_operators = {t: set(ops) for t, ops in dict(topic_operators or {}).items()}
+
+    def rank(self, segment: str) -> List[Tuple[str, float]]:
+        """Topics of a clause, best first; restricted to the operators it names, if any."""
+        ranking = self.classifier.rank(segment, top=len(getattr(self.classifier, "topics", ())) or 10)
+        named = set(self.operators_named(segment)) if self.operators_named and self.topic_operators else set()
+        if named:
+            kept = [(t, p) for t, p in ranking if self.topic_operators.get(t, set()) & named]
+            total = sum(p for _, p in kept)
+            if kept and total > 0:
+                ranking = [(t, p / total) for t, p in kept]
+        return ranking[:3]
+
+    def candidates(self, text: str) -> List[Request]:
+        """Every confident clause, with adjacent clauses of the same topic merged (no dedup yet)."""
+        found: List[Request] = []
+        for segment in split_segments(text):
+            ranking = self.rank(segment)
+            if not ranking:
+                continue
+            topic, confidence = ranking[0]
+            confident = confidence >= self.min_confidence
+            if not confident:
+                # the classifier hesitates: the référentiel's search decides among its likeliest topics
+                agreed = self._agreed(segment, ranking)
+                if agreed is not None:
+                    topic, confidence, confident = agreed[0], max(agreed[1], confidence), True
+            if found and found[-1].topic == topic:
+                found[-1].text += ", " + segment
+                found[-1].confidence = max(found[-1].confidence, confidence)
+                continue
+            if confident:
+                found.append(Request(topic, segment, confidence))
+            elif found:
+                found[-1].text += ", " + segment  # an unclear clause completes the previous request
+        return found
+
+    def _agreed(self, segment: str, ranking: List[Tuple[str, float]]) -> Optional[Tuple[str, float]]:
+        """The search's first topic when the classifier gives it at least SEARCH_AGREEMENT."""
+        if self.search is None:
+            return None
+        found = self.search(segment)
+        if not found:
+            return None
+        for topic, probability in ranking:
+            if topic != found[0]:
+                continue
+            if probability >= SEARCH_AGREEMENT:
+                return topic, probability
+            # sure of the organisation, not of the démarche (« carte d'identité »: France Identité or ANTS?)
+            operators = self.topic_operators.get(topic, set())
+            mass = sum(p for t, p in ranking if self.topic_operators.get(t, set()) & operators)
+            if mass >= OPERATOR_CONFIDENCE:
+                return topic, mass
+        return None
+
+    def detect(self, text: str, known: Mapping[str, str] = ()) -> Detection:
+        """The requests of `text` (urgent first) when there are at least two, else no request."""
+        requests: List[Request] = []
+        for request in self.candidates(text):
+            if any(r.topic == request.topic for r in requests):
+                continue
+            requests.append(request)
+        if len(requests) < 2:
+            return Detection([])
+        shared = self.shared_facts(text)
+        for request in requests:
+            self._first_reading(request, {**dict(known or {}), **shared})
+        requests.sort(key=lambda r: not r.urgent)  # stable: the order typed otherwise
+        return Detection(requests, shared)
+
+    def shared_facts(self, text: str) -> Dict[str, str]:
+        """Facts stated once for the whole message that hold for every request: facts about the
+        person (persistent conditions: digital autonomy, MSA, farmer, distress)."""
+        facts = self.engine.implied_facts(text)
+        # distress stays with the request whose words show it (it would make every request urgent)
+        return {k: v for k, v in facts.items()
+                if k in self.engine.conditions and self.engine.conditions[k].persistent and k != "detresse"}
+
+    def _first_reading(self, request: Request, facts: Mapping[str, str]) -> None:
+        from bot.engine import Outcome
+
+        # a cue of distress (the emergency lists), or of a rupture / distress (the classifiers) for a
+        # topic that has urgent rows: the request may be urgent, it comes first
+        rows = self.engine.knowledge.topic(request.topic)
+        urgent_cue = bool(self.engine.emergencies(request.text)) or (
+            any(r.category == "urgent" for r in rows) and self.engine.alarm(request.text))
+        try:
+            result = self.engine.decide(request.topic, facts, request.text, may_ask=False)
+        except LookupError:
+            return
+        if isinstance(result, Outcome) and result.demarche is not None:
+            row = result.demarche
+            request.operator, request.category, request.demarche, request.title = (
+                row.operator, row.category, row.id, row.title)
+        if urgent_cue and request.operator and self.engine.knowledge.urgent_rows(request.operator):
+            request.category = "urgent"
+        request.urgent = request.category == "urgent"
+
+
+_lock = threading.Lock()
+_classifiers: Dict[Tuple[str, Tuple[str, ...]], TopicClassifier] = {}
+
+
+def classifier_for(nlu_dir: Path, topics: Iterable[str]) -> TopicClassifier:
+    """One classifier per process (and per data folder and topic set), trained on first use."""
+    key = (str(Path(nlu_dir).resolve()), tuple(sorted(topics)))
+    with _lock:
+        if key not in _classifiers:
+            _classifiers[key] = TopicClassifier.from_directory(Path(nlu_dir), key[1])
+        return _classifiers[key]
