@@ -37,7 +37,7 @@ TARGETS = {"recall": 0.9, "precision": 0.9, "urgent_found": 1.0, "urgent_first":
 
 def load_cases(path: Path) -> List[dict]:
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    cases = data.get("cases") if isinstance(data, dict) else data
+    cases = (data.get("cases") or data.get("messages")) if isinstance(data, dict) else data
     for case in cases:
         if not case.get("text") or not isinstance(case.get("requests"), list):
             raise ValueError(f"cas invalide : {case.get('id')}")
@@ -136,7 +136,7 @@ def evaluate(guichet, cases: List[dict]) -> dict:
 def false_splits(guichet, path: Path) -> dict:
     """Single-request messages (tests/nlu_heldout.yml format) wrongly read as several requests."""
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    cases = data.get("cases") if isinstance(data, dict) else data
+    cases = (data.get("cases") or data.get("messages")) if isinstance(data, dict) else data
     split = [c["text"] for c in cases if len(guichet.detect_requests(c["text"])) >= 2]
     return {"messages": len(cases), "split": len(split), "rate": round(len(split) / len(cases), 3) if cases else 0.0,
             "examples": split[:10]}
