@@ -28,6 +28,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, 
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings, get_settings
+from bot.db import create_tables
 
 MAX_FAILURES = 5
 WINDOW_S = 15 * 60
@@ -147,7 +148,7 @@ def retry_after(engine: Engine, address: str, now: Optional[float] = None) -> Op
     """Seconds this address must still wait before trying a code, or None when it may try now."""
     now = time.time() if now is None else now
     with engine.begin() as conn:
-        metadata.create_all(conn, checkfirst=True)
+        create_tables(conn, metadata)
         recent = conn.execute(
             select(login_failures.c.at)
             .where(login_failures.c.address == address, login_failures.c.at > now - WINDOW_S)
@@ -163,7 +164,7 @@ def record_failure(engine: Engine, address: str, now: Optional[float] = None) ->
     """Records a wrong code; returns how many attempts this address has left in the window."""
     now = time.time() if now is None else now
     with engine.begin() as conn:
-        metadata.create_all(conn, checkfirst=True)
+        create_tables(conn, metadata)
         conn.execute(delete(login_failures).where(login_failures.c.at <= now - WINDOW_S))
         conn.execute(insert(login_failures).values(address=address[:64], at=now))
         count = len(conn.execute(select(login_failures.c.id).where(login_failures.c.address == address[:64])).all())
@@ -190,7 +191,7 @@ def open_session(engine: Engine, secret: str, lifetime_s: int, now: Optional[flo
     now = time.time() if now is None else now
     token = secrets.token_urlsafe(32)
     with engine.begin() as conn:
-        metadata.create_all(conn, checkfirst=True)
+        create_tables(conn, metadata)
         conn.execute(delete(sessions).where(sessions.c.expires_at <= now))
         conn.execute(insert(sessions).values(key=_key(secret, token), created_at=now, expires_at=now + lifetime_s))
     return token
@@ -206,7 +207,7 @@ def session_valid(engine: Engine, token: Optional[str], secret: str, now: Option
         return False
     now = time.time() if now is None else now
     with engine.begin() as conn:
-        metadata.create_all(conn, checkfirst=True)
+        create_tables(conn, metadata)
         expires = conn.execute(select(sessions.c.expires_at).where(sessions.c.key == _key(secret, token))).scalar()
     return expires is not None and expires > now
 
@@ -215,5 +216,5 @@ def close_session(engine: Engine, token: Optional[str], secret: str) -> None:
     if not token or not secret or len(token) > 100:
         return
     with engine.begin() as conn:
-        metadata.create_all(conn, checkfirst=True)
+        create_tables(conn, metadata)
         conn.execute(delete(sessions).where(sessions.c.key == _key(secret, token)))

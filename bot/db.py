@@ -16,6 +16,25 @@ def writing(engine: Engine) -> Engine:
     return engine.execution_options(**{IMMEDIATE: True})
 
 
+def create_tables(conn, metadata) -> None:
+    """`metadata.create_all` inside the caller's transaction, safe when several processes do it at once.
+
+    On PostgreSQL, two transactions creating the same table both pass the `checkfirst` test; the second
+    then fails on the catalogue's unique index once the first commits. The creation runs in a savepoint:
+    on that failure only the savepoint is rolled back, and the table the other process created is used.
+    (On SQLite the write transaction, BEGIN IMMEDIATE, already serialises it.)"""
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    if conn.dialect.name == "sqlite":
+        metadata.create_all(conn, checkfirst=True)
+        return
+    try:
+        with conn.begin_nested():
+            metadata.create_all(conn, checkfirst=True)
+    except (IntegrityError, ProgrammingError):
+        pass  # created meanwhile by another process
+
+
 class DatabaseError(RuntimeError):
     """The database cannot be reached or is not initialised."""
 

@@ -12,6 +12,7 @@ from typing import List, Optional, Tuple
 from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table, Text, delete, insert, inspect, select
 from sqlalchemy.engine import Engine
 
+from bot.db import create_tables
 from bot.inputs import ALLOWED_CHANNELS, clean, redact
 
 MAX_COMMENT = 500
@@ -63,7 +64,7 @@ def make_feedback(sender_id: object, demarche_id: object, channel: object, usefu
 
 def record(engine: Engine, feedback: Feedback, now: Optional[float] = None) -> None:
     with engine.begin() as conn:
-        metadata.create_all(conn, checkfirst=True)
+        create_tables(conn, metadata)
         conn.execute(
             insert(feedback_table).values(
                 created_at=now if now is not None else time.time(),

@@ -24,7 +24,7 @@ from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table,
 from sqlalchemy.engine import Engine
 
 from bot.config import DAYS, Settings
-from bot.db import writing
+from bot.db import create_tables, writing
 
 WAITING, TAKEN = "waiting", "taken"
 RETURNED, CLOSED, LEFT = "returned", "closed", "left"
@@ -74,7 +74,7 @@ class CallbackError(ValueError):
 
 
 def _ready(conn) -> None:
-    metadata.create_all(conn, checkfirst=True)
+    create_tables(conn, metadata)
 
 
 # -- summary ----------------------------------------------------------------------------------------

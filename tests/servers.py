@@ -223,6 +223,18 @@ class Postgres:
             cur.execute(f"CREATE DATABASE {self.db}")
         conn.close()
 
+    def database(self, name: str) -> str:
+        """Creates another database in this cluster; returns its SQLAlchemy URL."""
+        import psycopg2
+        from urllib.parse import quote
+
+        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user=self.user, password=self.password, dbname="postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {name}")
+        conn.close()
+        return f"postgresql://{self.user}:{quote(self.password, safe='')}@127.0.0.1:{self.port}/{name}"
+
     def cleanup(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
 

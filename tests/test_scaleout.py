@@ -11,7 +11,6 @@ PostgreSQL 15 and Redis 7 must be installed (scripts/system-deps.sh): without th
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import sys
 import time
@@ -29,8 +28,8 @@ COUNSELLOR_CODE = "code-conseiller-scaleout"
 
 
 class Cluster:
-    def __init__(self, instances, pg, redis, env):
-        self.instances, self.pg, self.redis, self.env = instances, pg, redis, env
+    def __init__(self, instances, pg, redis, env, guichet_db):
+        self.instances, self.pg, self.redis, self.env, self.guichet_db = instances, pg, redis, env, guichet_db
 
     def webhook(self, i: int) -> str:
         return f"{self.instances[i % 2]}/webhooks/rest/webhook"
@@ -40,7 +39,7 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(kb_engine, tmp_path_factory):
+def cluster(tmp_path_factory):
     try:
         _pg_bin, redis_server = require_binaries()
     except RuntimeError as exc:
@@ -55,17 +54,19 @@ def cluster(kb_engine, tmp_path_factory):
         redis.start(redis_server)
         pg.wait()
         redis.wait()
-        # Guichet's database (knowledge, counsellor sessions, the take-over queue) is shared by both instances:
-        # a copy, as the queue and the sessions are written there.
-        database = logs / "guichet.db"
-        shutil.copyfile(kb_engine.url.database, database)
-        common = base_env(GUICHET_DB_URL=f"sqlite:///{database}", GUICHET_TRACKER_URL=pg.url,
+        # Guichet's database (knowledge, counsellor sessions, the take-over queue, callbacks) is one PostgreSQL
+        # database shared by both instances, built as in production (docs/deploy.md): `python -m bot kb build`.
+        guichet_db = pg.database("guichet_kb")
+        built = subprocess.run([sys.executable, "-m", "bot", "kb", "build"], cwd=ROOT, capture_output=True, text=True,
+                               env=base_env(GUICHET_DB_URL=guichet_db), timeout=300)
+        assert built.returncode == 0, built.stdout + built.stderr
+        common = base_env(GUICHET_DB_URL=guichet_db, GUICHET_TRACKER_URL=pg.url,
                           GUICHET_LOCK_STORE_URL=redis.url,
                           GUICHET_API_TOKEN=API_TOKEN,  # the trackers are read through Rasa's HTTP API
                           GUICHET_AGENT_TOKEN=COUNSELLOR_CODE, GUICHET_OPENING_HOURS="tous les jours de 0 h à 24 h")
         # The four processes start in parallel; all the channels of `make run` (REST, socket.io, pages).
         urls = start_stacks(processes, logs, model, common, names=("-a", "-b"), credentials=ROOT / "credentials.yml")
-        yield Cluster(urls, pg, redis, common)
+        yield Cluster(urls, pg, redis, common, guichet_db)
     finally:
         processes.stop()
         pg.cleanup()
@@ -303,3 +304,40 @@ def _login(base):
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.status, response.headers["Set-Cookie"].split(";")[0]
+
+
+def test_queue_take_and_callbacks_run_on_postgresql(cluster):
+    """The take-over queue and the callbacks are in the PostgreSQL database (GUICHET_DB_URL): the case taken
+    above is there; of eight simultaneous takes, one wins; a callback is stored with consent, then handled;
+    first uses on a fresh database (tables created by whichever instance comes first) do not collide."""
+    from bot import handoff
+    from bot.db import make_engine
+
+    engine = make_engine(cluster.guichet_db)
+    assert engine.dialect.name == "postgresql"
+    with engine.connect() as conn:
+        rows = conn.execute(handoff.cases.select()).all()
+    assert any(r.status == handoff.RETURNED and r.taken_by and r.taken_at for r in rows), rows
+
+    case, created = handoff.open_case(engine, "pg-take", "chat", {"urgent": True, "texts": ["aide"]})
+    assert created and handoff.queue(engine)[0]["id"] == case["id"]  # urgent first
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        wins = list(pool.map(lambda n: handoff.take(engine, case["id"], f"conseiller-{n}"), range(8)))
+    assert wins.count(True) == 1, wins
+    assert handoff.get_case(engine, case["id"])["taken_by"] == f"conseiller-{wins.index(True)}"
+    assert handoff.end(engine, case["id"], f"conseiller-{wins.index(True)}", handoff.CLOSED)
+
+    callback = handoff.record_callback(engine, "chat", "06 12 34 56 78", True, "carte grise")
+    assert [c["id"] for c in handoff.pending_callbacks(engine)] == [callback]
+    assert handoff.handle_callback(engine, callback) and handoff.pending_callbacks(engine) == []
+    handoff.record_callback(engine, "borne", "nom@example.fr", True, None, now=time.time() - 40 * 86400)
+    assert handoff.purge_callbacks(engine, 30) == 1
+    engine.dispose()
+
+    fresh = make_engine(cluster.pg.database("guichet_fresh"))
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            results = list(pool.map(lambda n: handoff.queue(fresh), range(6)))
+        assert results == [[]] * 6
+    finally:
+        fresh.dispose()
