@@ -512,6 +512,84 @@ def test_counsellor_takes_over_the_web_chat_live(browser, site):
         console_ctx.close()
 
 
+
+@pytest.fixture(scope="module")
+def closed_site(kb_engine, tmp_path_factory):
+    """A second server whose structure is closed now: open only tomorrow morning (structure's local time)."""
+    import shutil
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.config import DAYS, DEFAULT_TIMEZONE
+
+    logs = tmp_path_factory.mktemp("browser-closed")
+    database = logs / "guichet.db"
+    shutil.copyfile(kb_engine.url.database, database)
+    tomorrow = DAYS[(datetime.now(ZoneInfo(DEFAULT_TIMEZONE)) + timedelta(days=1)).weekday()]
+    processes = Processes(logs)
+    env = base_env(GUICHET_DB_URL=f"sqlite:///{database}", GUICHET_AGENT_TOKEN=CODE,
+                   GUICHET_OPENING_HOURS=f"{tomorrow} de 9 h à 12 h", GUICHET_TIMEZONE=DEFAULT_TIMEZONE,
+                   GUICHET_TRACKER_DB=str(logs / "tracker.db"))
+    try:
+        [base] = start_stacks(processes, logs, model_copy(logs), env, credentials=ROOT / "credentials.yml")
+        yield {"base": base, "logs": logs}
+    finally:
+        processes.stop()
+
+
+def test_callback_form_outside_opening_hours_needs_consent(browser, closed_site):
+    """Closed now: the person asking for a counsellor is told when the structure opens and gets the callback
+    form (screenshot chat-rappel.png); without the consent box nothing is stored; with it, the counsellor
+    console lists the request."""
+    person_ctx = browser.new_context(locale="fr-FR", bypass_csp=True, viewport={"width": 1280, "height": 900})
+    console_ctx = browser.new_context(locale="fr-FR", bypass_csp=True, viewport={"width": 1280, "height": 900})
+    try:
+        for ctx in (person_ctx, console_ctx):
+            ctx.set_default_timeout(20_000)
+        ARTEFACTS.mkdir(exist_ok=True)
+        person = open_page(person_ctx, closed_site, "/chat")
+        ready(person)
+        type_message(person, "je dois refaire ma carte grise")
+        last_card(person)
+        person.click("#demande-conseiller")
+        form = person.wait_for_selector("form.guichet-callback")
+        log = person.inner_text(".guichet-log")
+        assert "ne sont pas disponibles en ce moment" in log and "ouvre demain à 9 h" in log, log
+        contact = person.get_by_label("Téléphone ou adresse électronique")
+        consent = person.get_by_label("J'accepte que l'espace France services conserve", exact=False)
+        assert consent.get_attribute("type") == "checkbox" and not consent.is_checked()
+        contact.fill("06 12 34 56 78")
+        person.get_by_label("Votre démarche en quelques mots (facultatif)").fill("carte grise à refaire")
+        shot(person, "chat-rappel")
+        violations = axe_violations(person)
+        assert not violations, json.dumps(violations, ensure_ascii=False, indent=1)
+        # Without consent: refused, said to the person, nothing stored.
+        person.click("form.guichet-callback button[type=submit]")
+        person.wait_for_function("document.querySelector('.guichet-callback__status').textContent.includes('cochez la case')")
+        assert form.query_selector("fieldset").is_visible()
+        console = open_page(console_ctx, closed_site, "/conseiller")
+        login(console)
+        console.wait_for_function("document.querySelector('#rappels').textContent.includes('Aucune demande de rappel')")
+        # With consent: stored, and listed live in the console.
+        person.click("form.guichet-callback .fr-checkbox-group label")  # the DSFR label covers the box
+        assert consent.is_checked()
+        person.click("form.guichet-callback button[type=submit]")
+        person.wait_for_function("document.querySelector('.guichet-callback__status').textContent"
+                                 ".includes('Votre demande de rappel est enregistrée')")
+        assert not form.query_selector("fieldset").is_visible()
+        console.wait_for_function("document.querySelector('#rappels').textContent.includes('06 12 34 56 78')", timeout=5_000)
+        listed = console.inner_text("#rappels")
+        assert "Discussion en ligne" in listed and "carte grise à refaire" in listed, listed
+        shot(person, "chat-rappel-enregistre")
+        shot(console, "conseiller-rappels")
+        violations = axe_violations(console)
+        assert not violations, json.dumps(violations, ensure_ascii=False, indent=1)
+        assert not person.errors and not console.errors
+    finally:
+        person_ctx.close()
+        console_ctx.close()
+
+
 # -- accessibility and reflow ---------------------------------------------------------------------
 
 

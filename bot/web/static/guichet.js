@@ -489,7 +489,11 @@ window.Guichet = (function () {
     g3.appendChild(l3);
     var send = el("button", "fr-btn fr-mt-1w", "Demander à être rappelé");
     send.type = "submit";
-    [g1, g2, g3, send].forEach(function (n) { fieldset.appendChild(n); });
+    [g1, g2, g3, send].forEach(function (n) {  /* one per line: DSFR lays a fieldset's children out in a row */
+      var row = el("div", "fr-fieldset__element");
+      row.appendChild(n);
+      fieldset.appendChild(row);
+    });
     form.appendChild(fieldset);
     var status = el("p", "fr-text--sm guichet-callback__status");
     status.setAttribute("role", "status");
