@@ -1,5 +1,6 @@
 """Several requests in one message over HTTP (issue 14): real action server and Rasa server
 (models/guichet.tar.gz), REST channel and the web channel's printable summary."""
+import json
 import urllib.error
 import urllib.request
 import uuid
@@ -9,6 +10,7 @@ import pytest
 from servers import Processes, base_env, model_copy, post, start_stacks
 
 AGENT_ONLY = ("Administration+", "back-office", "Back-office", "Osmose", "réservé aux conseillers")
+CODE = "code-conseiller-dossiers"
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +19,8 @@ def server(kb_engine, tmp_path_factory):
     processes = Processes(logs)
     credentials = logs / "credentials.yml"
     credentials.write_text("bot.channels.GuichetRestInput:\nbot.web.channel.GuichetWebInput:\n")
-    env = base_env(GUICHET_DB_URL=str(kb_engine.url), GUICHET_TRACKER_DB=str(logs / "tracker.db"))
+    env = base_env(GUICHET_DB_URL=str(kb_engine.url), GUICHET_TRACKER_DB=str(logs / "tracker.db"),
+                   GUICHET_AGENT_TOKEN=CODE)
     try:
         [url] = start_stacks(processes, logs, model_copy(logs), env, credentials=credentials)
         yield url
@@ -26,8 +29,9 @@ def server(kb_engine, tmp_path_factory):
 
 
 def say(url, sender, message, audience="public"):
+    metadata = {"audience": audience, **({"agent_token": CODE} if audience == "agent" else {})}
     status, messages = post(f"{url}/webhooks/rest/webhook",
-                            {"sender": sender, "message": message, "metadata": {"audience": audience}}, timeout=120)
+                            {"sender": sender, "message": message, "metadata": metadata}, timeout=120)
     assert status == 200, messages
     return messages
 
@@ -78,15 +82,25 @@ def test_counsellor_case_over_rest_then_printable_copy(server):
     assert all(item["status"] == "traitee" for item in summary[0]["items"])
     assert "Synthèse du dossier : 3 démarches" in summary[0]["text"]
 
-    # the person's printable copy, from the tracker store: public wording, no counsellor channel
-    with urllib.request.urlopen(f"{server}/conseiller/synthese/{session}", timeout=60) as response:
+    # the person's printable copy, from the tracker store: public wording, no counsellor channel;
+    # counsellors only (session cookie of the console)
+    with pytest.raises(urllib.error.HTTPError) as anonymous:
+        urllib.request.urlopen(f"{server}/conseiller/synthese/{session}", timeout=30)
+    assert anonymous.value.code in (401, 403)
+    login = urllib.request.Request(f"{server}/api/conseiller/session", data=json.dumps({"code": CODE}).encode(),
+                                   headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(login, timeout=30) as response:
+        cookie = response.headers["Set-Cookie"].split(";")[0]
+    printable = urllib.request.Request(f"{server}/conseiller/synthese/{session}", headers={"Cookie": cookie})
+    with urllib.request.urlopen(printable, timeout=60) as response:
         html = response.read().decode()
         assert response.status == 200
         assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "Récapitulatif de vos démarches" in html and html.count('class="guichet-summary__item"') == 3
     assert not any(word in html for word in AGENT_ONLY)
     with pytest.raises(urllib.error.HTTPError) as missing:
-        urllib.request.urlopen(f"{server}/conseiller/synthese/{uuid.uuid4().hex}", timeout=30)
+        urllib.request.urlopen(urllib.request.Request(f"{server}/conseiller/synthese/{uuid.uuid4().hex}",
+                                                      headers={"Cookie": cookie}), timeout=30)
     assert missing.value.code == 404
 
 

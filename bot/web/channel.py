@@ -392,7 +392,7 @@ class GuichetWebInput(InputChannel):
         @web.route("/conseiller/synthese/<session_id>", methods=["GET"])
         async def printable_summary(request: Request, session_id: str) -> HTTPResponse:
             """The person's printable copy of the console conversation's case (public wording)."""
-            if not is_counsellor(request):
+            if not await is_counsellor(request):
                 return _error("Réservé aux conseillers France services : connectez-vous.", 401)
             if not SESSION_ID.match(session_id):
                 return _error("Conversation inconnue.", 404)
