@@ -1,7 +1,9 @@
 """Database engine and session factory (SQLite by default, PostgreSQL by URL)."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Set, Tuple
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -16,17 +18,37 @@ def writing(engine: Engine) -> Engine:
     return engine.execution_options(**{IMMEDIATE: True})
 
 
+_CREATED: Set[Tuple[str, int]] = set()  # (SQLite file, metadata) whose tables this process has created
+_CREATING = threading.Lock()
+
+
 def create_tables(conn, metadata) -> None:
-    """`metadata.create_all` inside the caller's transaction, safe when several processes do it at once.
+    """`metadata.create_all` for the caller's connection, safe when several threads or processes do it at once.
 
     On PostgreSQL, two transactions creating the same table both pass the `checkfirst` test; the second
     then fails on the catalogue's unique index once the first commits. The creation runs in a savepoint:
     on that failure only the savepoint is rolled back, and the table the other process created is used.
-    (On SQLite the write transaction, BEGIN IMMEDIATE, already serialises it.)"""
+
+    On SQLite, a deferred transaction that reads the schema and then creates a table fails at once with
+    "database is locked" when another connection did the same meanwhile (neither can upgrade its lock).
+    The tables are therefore created once per process and file, in a write transaction of their own
+    (BEGIN IMMEDIATE, which waits for the lock), before the caller's transaction reads anything. A
+    caller already holding the write lock creates them on its own connection."""
     from sqlalchemy.exc import IntegrityError, ProgrammingError
 
     if conn.dialect.name == "sqlite":
-        metadata.create_all(conn, checkfirst=True)
+        database = conn.engine.url.database
+        if not database or database == ":memory:" or conn.get_execution_options().get(IMMEDIATE):
+            metadata.create_all(conn, checkfirst=True)
+            return
+        key = (str(Path(database).resolve()), id(metadata))
+        if key in _CREATED:
+            return
+        with _CREATING:
+            if key not in _CREATED:
+                with writing(conn.engine).connect() as own, own.begin():
+                    metadata.create_all(own, checkfirst=True)
+                _CREATED.add(key)
         return
     try:
         with conn.begin_nested():

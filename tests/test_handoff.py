@@ -78,3 +78,35 @@ def test_queue_order_take_and_hand_back(tmp_path):
     assert handoff.end(engine, calm["id"], "conseiller-1", handoff.RETURNED)
     assert handoff.active_case(engine, "chat-a") is None
     assert handoff.leave(engine, "borne-b")["id"] == urgent["id"] and handoff.queue(engine) == []
+
+
+def test_first_use_from_concurrent_threads_creates_the_tables_once(tmp_path):
+    """The socket.io server reads the queue from several threads at once for a new conversation (session
+    request and first message): on a fresh SQLite file, none of them may fail with "database is locked"."""
+    import threading
+
+    from bot import access
+
+    for attempt in range(10):
+        engine = make_engine(f"sqlite:///{tmp_path / f'guichet-{attempt}.db'}")
+        failures = []
+
+        def first_use(index: int) -> None:
+            try:
+                if index % 3 == 0:
+                    assert handoff.active_case(engine, "chat-abc") is None
+                elif index % 3 == 1:
+                    assert handoff.queue(engine) == []
+                else:
+                    assert access.retry_after(engine, "198.51.100.7") is None
+            except Exception as error:  # noqa: BLE001 - collected and reported below
+                failures.append(repr(error))
+
+        threads = [threading.Thread(target=first_use, args=(i,)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        case, created = handoff.open_case(engine, "chat-abc", "chat", {"urgent": False})
+        assert created and handoff.active_case(engine, "chat-abc")["id"] == case["id"]

@@ -171,6 +171,16 @@ async def _in_thread(function: Callable[..., Any], *args: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
 
+async def _active_case(sender: str) -> Optional[Dict[str, Any]]:
+    """The conversation's case in the counsellors' queue; None when the queue cannot be read (the bot
+    then answers as usual rather than leaving the person without a reply)."""
+    try:
+        return await _in_thread(handoff.active_case, services.database(), sender)
+    except Exception:  # noqa: BLE001 - the person gets the bot's answer, the log gets the trace
+        logger.exception("Guichet: queue unavailable for %s", sender)
+        return None
+
+
 def _search(query: str, operator: Optional[str], category: Optional[str]) -> List[Dict[str, Any]]:
     from bot.cards import card_text
 
@@ -568,7 +578,7 @@ class GuichetSocketIOInput(InputChannel):
                     shown = [with_offer(item) if item.get("from") == "bot" else item for item in shown]
                 await sio.emit("history", shown, room=sid)
             if session["channel"] in PUBLIC_PAGES:
-                case = await _in_thread(handoff.active_case, services.database(), sender)
+                case = await _active_case(sender)
                 if case is not None:
                     await sio.emit("handoff_state", {"state": case["status"]}, room=sid)
 
@@ -591,7 +601,7 @@ class GuichetSocketIOInput(InputChannel):
             prepared = prepare(data.get("message"), metadata, sender, secret)
             public = session["channel"] in PUBLIC_PAGES
             if public:
-                case = await _in_thread(handoff.active_case, services.database(), sender)
+                case = await _active_case(sender)
                 if case is not None and case["status"] == handoff.TAKEN:
                     # A counsellor holds the conversation: the bot stays silent, the counsellor reads it.
                     await self._person_writes(case, sender, session["channel"], prepared)
