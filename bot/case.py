@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional
 
 from bot.knowledge.types import CATEGORY_LABELS
+from bot.multi import OUT_OF_SCOPE, OUT_OF_SCOPE_LABEL
 from bot.render import AGENT, PUBLIC, agent_next_step, public_next_step, visible_contacts
 
 TODO, CURRENT, DONE, SKIPPED = "a_traiter", "en_cours", "traitee", "passee"
@@ -94,7 +95,8 @@ def build_summary(guichet, case: Case, slots: Mapping[str, object], audience: st
             "operator": demarche.operator if demarche else request.get("operator"),
             "operator_name": guichet.operators[demarche.operator].name if demarche else None,
             "category": demarche.category if demarche else request.get("category"),
-            "category_label": CATEGORY_LABELS.get(str(demarche.category if demarche else request.get("category")), ""),
+            "category_label": (OUT_OF_SCOPE_LABEL if request.get("topic") == OUT_OF_SCOPE else
+                               CATEGORY_LABELS.get(str(demarche.category if demarche else request.get("category")), "")),
             "status": status,
             "status_label": STATUS_LABELS[audience][status],
             "confirmed": status == DONE,
@@ -102,6 +104,8 @@ def build_summary(guichet, case: Case, slots: Mapping[str, object], audience: st
             "contacts": [],
             "request": str(request.get("text") or "") if audience == AGENT else "",
         }
+        if request.get("topic") == OUT_OF_SCOPE:
+            item["next_step"] = guichet.outside_redirect(str(request.get("text") or ""), audience)
         if demarche is not None:
             request_facts = {**facts, **{k: str(v) for k, v in dict(request.get("facts") or {}).items()}}
             item["next_step"] = (agent_next_step(demarche, request_facts) if audience == AGENT

@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.engine import ANSWERS, UNKNOWN, DecisionEngine, Outcome, Question, UnknownTopic
 from bot.knowledge.types import CATEGORY_LABELS, Demarche, Operator
-from bot.multi import MultiDetector, NEXT_WORDS, Request
+from bot.multi import OUT_OF_SCOPE, OUT_OF_SCOPE_LABEL, MultiDetector, NEXT_WORDS, Request
 from bot.signals import SignalPort
 from bot.render import (
     AGENT,
@@ -78,6 +78,9 @@ class Guichet:
         self.opening_hours = opening_hours
         self._documents = [
             (re.compile(pattern), topic, o.slug) for o in self.operators.values() for pattern, topic in o.documents
+        ]
+        self._benefits = [
+            (re.compile(pattern), topic) for o in self.operators.values() for pattern, topic in o.benefits
         ]
         self._aliases = sorted(
             ((self.engine.normalise(alias), o.slug) for o in self.operators.values() for alias in (*o.aliases, o.slug)),
@@ -220,7 +223,8 @@ class Guichet:
         if self._multi is None and self._topic_classifier is not None:
             topic_operators = {t: {r.operator for r in self.repo.topic(t)} for t in self.topics}
             self._multi = MultiDetector(self.engine, self._topic_classifier(), operators_named=self.operators_named,
-                                        topic_operators=topic_operators,
+                                        topic_operators=topic_operators, benefit_topic=self.benefit_topic,
+                                        out_of_scope=self.outside_request,
                                         search=lambda text: [h.demarche.topic for h in self.repo.search(text, limit=3)])
         return self._multi
 
@@ -230,15 +234,29 @@ class Guichet:
             return []
         known = self._facts(dict(slots or {}), keep_request=False)
         requests = self.multi.detect(text, known).requests
-        return [r for r in requests if r.topic in self.topics]
+        return [r for r in requests if r.topic in self.topics or r.topic == OUT_OF_SCOPE]
+
+    def outside_request(self, clause: str, message: str = "") -> Optional[str]:
+        """The title of a clause's request when it is one a counter must not handle (knowledge/hors_champ.yml)
+        — in the whole message too, so that its guards (« chèque énergie » for an energy supplier) hold —
+        unless the clause shows distress or a rupture (« la banque menace de fermer mon compte » in a
+        story of unpaid benefits is part of that story). The out-of-scope classifier is not used on
+        clauses: on fragments it refuses too much (« elle ne sait pas comment elle va les nourrir »)."""
+        if self.engine.emergencies(clause) or self.engine.alarm(clause):
+            return None
+        request = self.must_not_do(clause)
+        if request is None or (message and self.must_not_do(message) is None):
+            return None
+        return request.title
 
     def several_requests(self, turn: Turn, audience: str) -> Optional[TurnResult]:
         """A message with several requests: the list, then the first one (None: one request)."""
-        if self.must_not_do(turn.text):
-            return None
         requests = self.detect_requests(turn.text, turn.slots)
         if len(requests) < 2:
             return None
+        if all(r.topic == OUT_OF_SCOPE for r in requests) or (
+                self.must_not_do(turn.text) and not any(r.topic == OUT_OF_SCOPE for r in requests)):
+            return None  # one request a counter must not handle, in several clauses
         shared = {k: v for k, v in self.multi.shared_facts(turn.text).items() if k != "detresse"}
         case = casefile.Case([{**r.as_slot(), "facts": {}} for r in requests], 0)
         slots: Dict[str, object] = {**self._reset_request_facts(), **shared}
@@ -259,7 +277,7 @@ class Guichet:
                 "index": i + 1, "topic": request["topic"], "demarche": request.get("demarche"),
                 "title": request.get("title") or request["topic"], "operator": request.get("operator"),
                 "operator_name": operator.name if operator else None, "category": request.get("category"),
-                "category_label": CATEGORY_LABELS.get(str(request.get("category")), ""),
+                "category_label": _category_label(request.get("category")),
                 "urgent": bool(request.get("urgent")),
             })
         numbers = _numbers(emergencies)
@@ -295,6 +313,12 @@ class Guichet:
         case.index = index
         request = case.requests[index]
         request["status"] = casefile.CURRENT
+        if request.get("topic") == OUT_OF_SCOPE:  # said plainly, with where to go when the seeds say it
+            result = self.out_of_scope(Turn("hors_champ", str(request.get("text") or ""), slots=slots, audience=audience))
+            request.update({"status": casefile.DONE, "category": OUT_OF_SCOPE, "operator": None})
+            result.replies.append(self._what_next(case, normalise_audience(audience)))
+            result.slots = {**self._reset_request_facts(), **result.slots, **case.slots()}
+            return result
         facts = {**self._facts(slots, keep_request=False), **{k: str(v) for k, v in dict(request.get("facts") or {}).items()}}
         result = self._decide(str(request["topic"]), facts, str(request.get("text") or ""), audience)
         result.slots = {**self._reset_request_facts(), **result.slots}
@@ -492,6 +516,13 @@ class Guichet:
             "en précisant l'organisme si vous le connaissez (CAF, impôts, Assurance maladie…) ?"
         )
 
+    def benefit_topic(self, text: str) -> Optional[str]:
+        """The topic of the first benefit the text names (knowledge: operator `benefits`), if any."""
+        norm = self.engine.normalise(text)
+        found = [(m.start(), topic) for pattern, topic in self._benefits for m in [pattern.search(norm)]
+                 if m is not None and topic in self.topics]
+        return min(found)[1] if found else None
+
     def document_asked(self, text: str, topic: Optional[str] = None) -> Optional[str]:
         """The topic of a document the person is asked for or looks for (knowledge: operator
         `documents`), when it belongs to another operator than `topic`'s rows: the document asked
@@ -520,17 +551,12 @@ class Guichet:
             return self._distress(turn, audience)
         request = self.must_not_do(turn.text)
         if request is not None:
-            redirect = request.redirect_agent if audience == AGENT else request.redirect_public
-            reply = render_out_of_scope(redirect)
+            reply = render_out_of_scope(self.outside_redirect(turn.text, audience))
             reply.custom.update({"request": request.id, "title": request.title,
                                  "source": {"file": request.document, "section": request.section, "line": request.line}})
             return TurnResult([reply], {"misses": 0.0})
         if turn.intent == "hors_champ":
-            redirect = (
-                "Cette demande ne fait pas partie de ce qu'un espace France services peut prendre en charge. "
-                "Un conseiller France services peut vous indiquer à qui vous adresser."
-            )
-            return TurnResult([render_out_of_scope(redirect)], {"misses": 0.0})
+            return TurnResult([render_out_of_scope(self.outside_redirect(turn.text, audience))], {"misses": 0.0})
         redirect = (
             "Je suis Guichet, l'assistant des espaces France services. Je vous aide pour les démarches auprès des "
             "12 organismes partenaires (CAF, Assurance maladie, Assurance retraite, Finances publiques, France Travail, "
@@ -538,6 +564,14 @@ class Guichet:
             "pas partie : un conseiller France services peut vous indiquer à qui vous adresser."
         )
         return TurnResult([render_out_of_scope(redirect)], {"misses": 0.0})
+
+    def outside_redirect(self, text: str, audience: str) -> str:
+        """Where to go for a request outside the référentiel: the PIMMS list's entry, else in general terms."""
+        request = self.must_not_do(text)
+        if request is not None:
+            return request.redirect_agent if audience == AGENT else request.redirect_public
+        return ("Cette demande ne fait pas partie de ce qu'un espace France services peut prendre en charge. "
+                "Un conseiller France services peut vous indiquer à qui vous adresser.")
 
     def counsellor(self, turn: Turn) -> TurnResult:
         audience = normalise_audience(turn.audience)
@@ -638,6 +672,10 @@ class Guichet:
                     if contact.kind == kind and contact.audience == PUBLIC:
                         return contact
         return None
+
+
+def _category_label(category: object) -> str:
+    return OUT_OF_SCOPE_LABEL if category == OUT_OF_SCOPE else CATEGORY_LABELS.get(str(category), "")
 
 
 def _and_list(items: Sequence[str]) -> str:

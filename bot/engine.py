@@ -164,11 +164,19 @@ class DecisionEngine:
         threshold = self.thresholds.out_of_scope if nlu_sure else self.thresholds.out_of_scope_unsure
         return self._score(text, "hors_champ") >= threshold
 
+    def out_of_scope_score(self, text: str) -> float:
+        return self._score(text, "hors_champ")
+
     def alarm(self, text: str) -> bool:
         """A sign of distress or of a rupture in any words (the classifiers), below the certainty of
         the cue lists: enough to consider the urgent rows and ask, never to answer urgent alone."""
         return (self._score(text, DISTRESS) >= self.thresholds.distress_ask
                 or self._score(text, "rupture") >= self.thresholds.rupture_ask)
+
+    def interrupted(self, text: str, threshold: Optional[float] = None) -> bool:
+        """A payment or a right that stopped, said in any words (the rupture classifier; by default at
+        the threshold where the engine asks)."""
+        return self._score(text, "rupture") >= (self.thresholds.rupture_ask if threshold is None else threshold)
 
     def _close(self, facts: Dict[str, str]) -> Dict[str, str]:
         """Add what known facts imply (conditions.yml `implies`); explicit facts are never overridden."""

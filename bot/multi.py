@@ -38,6 +38,9 @@ CONVERSATIONAL = frozenset({
     "greet", "goodbye", "thanks", "affirm", "deny", "je_ne_sais_pas", "menu", "choisir", "demander_conseiller",
     "urgence", "hors_champ", "out_of_scope", "suivante", "synthese",
 })
+# a request of the message that is none of the référentiel's démarches (another body's, or no démarche)
+OUT_OF_SCOPE = "hors_champ"
+OUT_OF_SCOPE_LABEL = "Hors du champ de France services"
 MIN_CONFIDENCE = 0.5  # probability of the best topic for a clause to count as a request
 # or, below it, a topic of the classifier's first three with at least this probability that is also
 # the first topic of the référentiel's full-text search (two independent readings agree)
@@ -45,6 +48,8 @@ SEARCH_AGREEMENT = 0.2
 # … or a topic of the search's operator when the classifier's first topics of that operator weigh this much
 OPERATOR_CONFIDENCE = 0.4
 TEMPERATURE = 4.0  # softmax of the SVM scores
+STORY_TERMS = 4  # content words of unclear clauses telling of an interruption, to be a request of their own
+STORY_RUPTURE = 0.6  # … and the rupture classifier's probability for them
 MIN_TERMS = 2  # content words below which a clause is no request on its own
 
 # typed words that move to the next request of a case (normalised text: folded, no punctuation)
@@ -55,7 +60,7 @@ NEXT_WORDS = re.compile(
 )
 
 # Sentence ends, then clause boundaries (on the folded text).
-_SENTENCES = re.compile(r"(?:[.;!?\n]+|\s[-–—+/]\s)")
+_SENTENCES = re.compile(r"(?:[.;!?\n]+|\s[-–—+/•*]\s|(?:^|\s)\(?\d{1,2}\)\s)")  # « 1) … 2) … »: a list
 _CONNECTORS = (
     r",",
     r"\bet (?:aussi|puis|enfin|egalement|en plus|de plus|par ailleurs)\b",
@@ -102,7 +107,10 @@ _GENERIC = frozenset(terms(
     "regler payer paye reponse probleme souci chose truc ca cela ceci aussi egalement encore deja maintenant "
     "alors donc mais ni non oui jamais rien toujours bien tres trop peu"
 ))
-_PRONOUN_OBJECT = re.compile(r"\b(?:le|la|les|l|lui|leur|y|en)\s+(?:\w+er|\w+re|\w+ir|ai|a|as|avons|ont)\b")
+_PRONOUN_OBJECT = re.compile(
+    r"\b(?:le|la|les|l|lui|leur|y|en)\s+(?!(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|"
+    r"decembre|france|ligne|cours|urgence|attente|retraite|arret|invalidite|maladie)\b)(?:\w+er|\w+re|\w+ir|ai|a|as|avons|ont)\b"
+)
 
 
 # words that make a clause a request (a need, a verb of action or of trouble)
@@ -110,7 +118,7 @@ _REQUEST_WORD = re.compile(
     r"\b(?:(?:vient|viens|venu\w*) pour|veu[tx]|voudr\w*|souhait\w*|doi[ts]|faut|besoin|demand(?:e|es|er|ez|ent|ait)|faire|refaire|perdu|vole|comprend\w*|"
     r"aide\w*|baiss\w*|suppr\w*|coup\w*|bloqu\w*|recu|recoi\w*|verse\w*|paye\w*|rembours\w*|trop percu|"
     r"declar\w*|renouvel\w*|cherch\w*|change\w*|modifi\w*|creer|ouvrir|activer|contest\w*|"
-    r"probleme|souci|dette|retard|attente|plus de|pas de|rien)\b"
+    r"savoir|perim\w*|expir\w*|probleme|souci|dette|retard|attente|plus de|pas de|rien)\b"
 )
 
 
@@ -122,6 +130,13 @@ def _fold_keep(text: str) -> str:
 
 def split_segments(text: str) -> List[str]:
     """The clauses of a message that may each be a request (original wording, trimmed)."""
+    return [segment for segment, _core in split_clauses(text)]
+
+
+def split_clauses(text: str) -> List[Tuple[str, str]]:
+    """(clause, core) of each clause that may be a request: the clause with the description of the
+    person before it (« Mme O., 33 ans, allocataire de l'AAH, elle voudrait son avis d'impôt »), and
+    its own words (« elle voudrait son avis d'impôt »), which the description may otherwise drown."""
     text = " ".join((text or "").split()) if "\n" not in (text or "") else (text or "")
     pieces: List[str] = []
     for sentence in _cut(text, _SENTENCES):
@@ -206,25 +221,28 @@ def _is_continuation(piece: str) -> bool:
     return len(own) < 1 or (len(own) < 3 and bool(_PRONOUN_OBJECT.search(folded)))
 
 
-def _attach(pieces: List[str]) -> List[str]:
+def _attach(pieces: List[str]) -> List[Tuple[str, str]]:
     """Context pieces join the next piece that is a request (or the last request when none follows);
-    continuations join the previous one."""
-    result: List[str] = []
+    continuations join the previous one. (clause, core) pairs: the core leaves the context out."""
+    result: List[Tuple[str, str]] = []
     pending: List[str] = []
     for piece in pieces:
         if _is_context(piece):
             pending.append(piece)
             continue
         if result and not pending and _is_continuation(piece):
-            result[-1] = ", ".join([result[-1], piece])
+            clause, core = result[-1]
+            result[-1] = (", ".join([clause, piece]), ", ".join([core, piece]))
             continue
-        result.append(", ".join(pending + [piece]))
+        result.append((", ".join(pending + [piece]), piece))
         pending = []
     if pending:
         if result:
-            result[-1] = ", ".join([result[-1]] + pending)
+            clause, core = result[-1]
+            result[-1] = (", ".join([clause] + pending), core)
         else:
-            result.append(", ".join(pending))
+            joined = ", ".join(pending)
+            result.append((joined, joined))
     return result
 
 
@@ -302,6 +320,7 @@ class Request:
     category: Optional[str] = None  # first reading (unknown facts at their default)
     demarche: Optional[str] = None  # first reading's row
     title: Optional[str] = None
+    alarm: bool = False  # read from a story of interruption that had no confident topic of its own
 
     def as_slot(self) -> Dict[str, object]:
         return {"topic": self.topic, "text": self.text, "operator": self.operator, "category": self.category,
@@ -321,13 +340,21 @@ class MultiDetector:
     def __init__(self, engine, classifier, min_confidence: float = MIN_CONFIDENCE,
                  operators_named: Optional[Callable[[str], List[str]]] = None,
                  topic_operators: Optional[Mapping[str, Iterable[str]]] = None,
-                 search: Optional[Callable[[str], List[str]]] = None):
+                 search: Optional[Callable[[str], List[str]]] = None,
+                 benefit_topic: Optional[Callable[[str], Optional[str]]] = None,
+                 out_of_scope: Optional[Callable[[str, str], Optional[str]]] = None):
         """`operators_named(text)`: the operators a text names (bot.conversation.Guichet.operators_named);
         `topic_operators`: topic -> operators of its rows. With both, a clause that names an operator
         is read among that operator's topics (« la CAF ne verse plus le RSA »: a CAF démarche).
         `search(text)`: the topics of the référentiel's full-text search, best first — a second,
-        lexical opinion: when its first topic agrees, a clear lead of the classifier is enough."""
+        lexical opinion: when its first topic agrees, a clear lead of the classifier is enough.
+        `benefit_topic(text)`: the topic of the benefit a text names (« le RSA » -> the CAF's), which
+        decides the topic of a story of interruption that names no operator.
+        `out_of_scope(clause, message)`: the title of what a clause asks when it is none of the
+        référentiel's démarches, else None."""
+        self.out_of_scope = out_of_scope
         self.search = search
+        self.benefit_topic = benefit_topic
         self.engine = engine
         self.classifier = classifier
         self.min_confidence = min_confidence
@@ -346,10 +373,34 @@ class MultiDetector:
         return ranking[:3]
 
     def candidates(self, text: str) -> List[Request]:
-        """Every confident clause, with adjacent clauses of the same topic merged (no dedup yet)."""
+        """Every confident clause, with adjacent clauses of the same topic merged (no dedup yet).
+
+        Unclear clauses (no confident topic) complete the request before them, except a run of them
+        that tells of a payment or a right that stopped (« sa pension n'est plus versée depuis deux
+        mois, il ne mange plus qu'une fois par jour ») after a request that does not: such a story is
+        a request of its own, the one most likely urgent, read on the run's words."""
         found: List[Request] = []
-        for segment in split_segments(text):
+        unclear: List[str] = []
+
+        def settle() -> None:
+            if not unclear:
+                return
+            joined = ", ".join(unclear)
+            unclear.clear()
+            if self._story_of_rupture(joined, found):
+                topic = self._story_topic(joined)
+                if topic is not None:
+                    found.append(Request(topic[0], joined, topic[1], alarm=True))
+                    return
+            if found:
+                found[-1].text += ", " + joined  # an unclear clause completes the previous request
+
+        for segment, core in split_clauses(text):
             ranking = self.rank(segment)
+            if core != segment:  # the description of the person may drown the request's own words
+                own = self.rank(core)
+                if own and (not ranking or own[0][1] > ranking[0][1]):
+                    ranking = own
             if not ranking:
                 continue
             topic, confidence = ranking[0]
@@ -359,15 +410,45 @@ class MultiDetector:
                 agreed = self._agreed(segment, ranking)
                 if agreed is not None:
                     topic, confidence, confident = agreed[0], max(agreed[1], confidence), True
+            outside = self.out_of_scope(core, text) if self.out_of_scope else None
+            if outside is not None:
+                settle()
+                if not (found and found[-1].topic == OUT_OF_SCOPE):
+                    found.append(Request(OUT_OF_SCOPE, segment, 1.0, category=OUT_OF_SCOPE, title=outside))
+                else:
+                    found[-1].text += ", " + segment
+                continue
+            if not confident:
+                unclear.append(segment)
+                continue
+            settle()
             if found and found[-1].topic == topic:
                 found[-1].text += ", " + segment
                 found[-1].confidence = max(found[-1].confidence, confidence)
                 continue
-            if confident:
-                found.append(Request(topic, segment, confidence))
-            elif found:
-                found[-1].text += ", " + segment  # an unclear clause completes the previous request
+            found.append(Request(topic, segment, confidence))
+        settle()
         return found
+
+    def _story_topic(self, story: str) -> Optional[Tuple[str, float]]:
+        """The topic of a story of interruption: among the operators it names, else the benefit it
+        names; a story that names neither continues the request before it (« j'ai eu un refus pour le
+        chômage, ils disent que je n'ai pas assez travaillé »)."""
+        named = self.operators_named(story) if self.operators_named else []
+        if named:
+            ranking = self.rank(story)
+            return ranking[0] if ranking else None
+        benefit = self.benefit_topic(story) if self.benefit_topic is not None else None
+        if benefit is None:
+            return None
+        return benefit, dict(self.rank(story)).get(benefit, self.min_confidence)
+
+    def _story_of_rupture(self, story: str, found: Sequence[Request]) -> bool:
+        """Unclear clauses that tell of an interruption, after no request or a request that does not."""
+        interrupted = getattr(self.engine, "interrupted", None)
+        if not found or interrupted is None or len(terms(story)) < STORY_TERMS:
+            return False
+        return interrupted(story, STORY_RUPTURE) and not interrupted(found[-1].text)
 
     def _agreed(self, segment: str, ranking: List[Tuple[str, float]]) -> Optional[Tuple[str, float]]:
         """The search's first topic when the classifier gives it at least SEARCH_AGREEMENT."""
@@ -392,14 +473,17 @@ class MultiDetector:
         """The requests of `text` (urgent first) when there are at least two, else no request."""
         requests: List[Request] = []
         for request in self.candidates(text):
-            if any(r.topic == request.topic for r in requests):
+            # the same démarche twice is one request; a story of interruption is kept beside a plain
+            # request of its topic (« une attestation de paiement » and « la pension n'est plus versée »)
+            if any(r.topic == request.topic and r.alarm == request.alarm for r in requests):
                 continue
             requests.append(request)
         if len(requests) < 2:
             return Detection([])
         shared = self.shared_facts(text)
         for request in requests:
-            self._first_reading(request, {**dict(known or {}), **shared})
+            if request.topic != OUT_OF_SCOPE:
+                self._first_reading(request, {**dict(known or {}), **shared})
         requests.sort(key=lambda r: not r.urgent)  # stable: the order typed otherwise
         return Detection(requests, shared)
 
@@ -416,9 +500,10 @@ class MultiDetector:
 
         # a cue of distress (the emergency lists), or of a rupture / distress (the classifiers) for a
         # topic that has urgent rows: the request may be urgent, it comes first
-        rows = self.engine.knowledge.topic(request.topic)
-        urgent_cue = bool(self.engine.emergencies(request.text)) or (
-            any(r.category == "urgent" for r in rows) and self.engine.alarm(request.text))
+        # a sign of danger (the emergency lists), of distress or of a rupture (the classifiers) in the
+        # request's own words, for an operator that has urgent rows: the request may be urgent, it
+        # comes first (its questions will tell)
+        urgent_cue = bool(self.engine.emergencies(request.text)) or self.engine.alarm(request.text)
         try:
             result = self.engine.decide(request.topic, facts, request.text, may_ask=False)
         except LookupError:

@@ -43,3 +43,31 @@ def test_documents_point_to_topics_of_their_operator(knowledge_copy):
     with pytest.raises(KnowledgeError) as info:
         load_knowledge(knowledge_copy)
     assert "aide_logement" in str(info.value) and "documents" in str(info.value)
+
+
+def test_benefits_are_checked_like_documents(knowledge_copy):
+    path = knowledge_copy / "caf.yml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("topic: rsa_prime_activite}", "topic: paiement_retraite}", 1), encoding="utf-8")
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(knowledge_copy)
+    assert "paiement_retraite" in str(info.value) and "benefits" in str(info.value)
+    path.write_text(text.replace('pattern: "\\\\b(rsa|', 'pattern: "\\\\b((rsa|', 1), encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="expression régulière invalide"):
+        load_knowledge(knowledge_copy)
+
+
+@pytest.mark.parametrize("text, operator", [
+    ("mon AAH n'est plus versée depuis deux mois", "caf"),
+    ("la pension de reversion de maman n'arrive plus", "assurance_retraite"),
+    ("mes indemnités journalières sont bloquées depuis 6 semaines", "assurance_maladie"),
+    ("plus d'allocation chômage depuis janvier", "france_travail"),
+])
+def test_the_benefit_named_gives_its_operator(guichet, text, operator):
+    topic = guichet.benefit_topic(text)
+    assert topic is not None and {r.operator for r in guichet.repo.topic(topic)} >= {operator}
+
+
+def test_a_pension_that_is_not_a_retirement_is_no_retirement(guichet):
+    assert guichet.benefit_topic("la pension alimentaire de mon ex n'arrive plus") is None
+    assert guichet.benefit_topic("ma pension d'invalidité est suspendue") != "paiement_retraite"

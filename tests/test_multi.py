@@ -274,3 +274,48 @@ def test_counsellor_can_reorder_and_add_a_demarche_found_by_search(guichet, repo
     slots.update(added.slots)
     assert len(slots["requests"]) == 4 and slots["request_index"] == 3.0
     assert slots["requests"][3]["topic"] == hit.demarche.topic
+
+
+# -- stories of interruption, requests outside the référentiel (second session) -------------------
+
+
+def test_a_story_of_interruption_in_the_middle_is_its_own_request_and_comes_first(guichet):
+    text = ("Mme 70 ans vient pour changer l'adresse de sa carte grise. En discutant elle dit que sa pension n'arrive "
+            "plus depuis deux mois, elle n'a plus un sou et ne mange presque plus. Elle veut aussi une attestation "
+            "de droits de la sécu.")
+    requests = guichet.detect_requests(text)
+    assert [(r.operator, r.urgent) for r in requests] == [
+        ("assurance_retraite", True), ("france_titres", False), ("assurance_maladie", False)]
+    assert "pension" in requests[0].text and "carte grise" not in requests[0].text
+
+
+def test_a_story_that_names_no_benefit_nor_operator_continues_its_request(guichet):
+    # the explanation of a refusal, not a second request
+    assert guichet.detect_requests("j'ai eu un refus pour ma prime d'activité, ils disent que je gagne trop alors "
+                                   "que je n'ai plus de salaire depuis deux mois") == []
+
+
+def test_a_bank_threat_inside_a_story_of_unpaid_benefits_is_not_another_request(guichet):
+    requests = guichet.detect_requests("je veux déclarer mes revenus en ligne. Sinon la CAF ne me verse plus l'AAH "
+                                       "depuis deux mois, la banque menace de fermer mon compte, je ne dors plus")
+    assert [r.operator for r in requests] == ["caf", "finances_publiques"] and requests[0].urgent
+    assert all(r.topic != "hors_champ" for r in requests)
+
+
+def test_a_request_a_counter_does_not_handle_is_listed_and_answered_plainly(guichet):
+    text = "je voudrais refaire ma carte grise et aussi résilier mon abonnement internet chez mon opérateur"
+    requests = guichet.detect_requests(text)
+    assert [r.topic for r in requests] == ["titres_en_ligne", "hors_champ"]
+    assert requests[1].operator is None and requests[1].title.startswith("Téléphonie et internet")
+    first = run(guichet, "titres_en_ligne", text)
+    overview = customs(first, "requests")[0]
+    assert overview["count"] == 2 and overview["requests"][1]["category_label"] == "Hors du champ de France services"
+    assert customs(first, "answer")[0]["operator"] == "france_titres"
+    second = run(guichet, "suivante", "suivante", first.slots)
+    refused = customs(second, "out_of_scope")
+    assert refused and "opérateur" in second.replies[0].text.lower()
+    assert not customs(second, "answer")
+    summary = customs(run(guichet, "synthese", "récapitulatif", second.slots), "summary")[0]
+    item = summary["items"][1]
+    assert item["category_label"] == "Hors du champ de France services" and item["status"] == "traitee"
+    assert item["next_step"] and item["next_step"] in summary["text"]

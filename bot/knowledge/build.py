@@ -134,6 +134,7 @@ def _insert(session: Session, knowledge: Knowledge) -> None:
                 document=op.document,
                 position=order[slug],
                 documents=[list(d) for d in op.documents],
+                benefits=[list(b) for b in op.benefits],
                 aliases=[AliasRow(alias=a, position=i) for i, a in enumerate(op.aliases)],
             )
         )

@@ -53,7 +53,7 @@ _EMAIL_RE = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
 _PHONE_RE = re.compile(r"^[0-9][0-9 ]*[0-9]$")
 
 OPERATOR_KEYS = {"slug": True, "name": True, "title": True, "designation": True, "document": True, "aliases": False,
-                 "documents": False}
+                 "documents": False, "benefits": False}
 DEMARCHE_KEYS = {
     "id": True,
     "topic": True,
@@ -471,7 +471,7 @@ def _load_operator_file(
             aliases = []
         if name and title and designation and document:
             operator = Operator(slug, name, title, document, tuple(a.strip() for a in aliases), designation,
-                                _load_documents_asked(op, rep))
+                                _load_patterns(op, "documents", rep), _load_patterns(op, "benefits", rep))
 
     rows = data.get("demarches")
     if not isinstance(rows, list):
@@ -483,31 +483,32 @@ def _load_operator_file(
         if demarche is not None:
             demarches.append(demarche)
     topics = {d.topic for d in demarches}
-    for pattern, topic in operator.documents if operator else ():
-        if topic not in topics:
-            rep.add(_line_of(op, "documents"), None, "operator.documents",
-                    f"thème « {topic} » absent des démarches de {slug}")
+    for key in ("documents", "benefits"):
+        for pattern, topic in getattr(operator, key) if operator else ():
+            if topic not in topics:
+                rep.add(_line_of(op, key), None, f"operator.{key}", f"thème « {topic} » absent des démarches de {slug}")
     return operator, demarches, rep.problems
 
 
-def _load_documents_asked(op: dict, rep: _Reporter) -> Tuple[Tuple[str, str], ...]:
-    """`documents:` of an operator: [{pattern, topic}] — regexes on folded text, topics of its rows."""
-    raw = op.get("documents", [])
+def _load_patterns(op: dict, key: str, rep: _Reporter) -> Tuple[Tuple[str, str], ...]:
+    """`documents:` (documents asked for) or `benefits:` (benefits paid) of an operator: [{pattern, topic}]
+    — regexes on folded text, topics of its rows."""
+    raw = op.get(key, [])
     result = []
     if not isinstance(raw, list):
-        rep.add(_line_of(op, "documents"), None, "operator.documents", "attendu : une liste de {pattern, topic}")
+        rep.add(_line_of(op, key), None, f"operator.{key}", "attendu : une liste de {pattern, topic}")
         return ()
     for i, item in enumerate(raw):
-        where = f"operator.documents[{i}]"
+        where = f"operator.{key}[{i}]"
         if not isinstance(item, dict) or set(item) != {"pattern", "topic"} or not all(
             isinstance(item[k], str) and item[k].strip() for k in ("pattern", "topic")
         ):
-            rep.add(_line_of(op, "documents"), None, where, "attendu : {pattern: <expression>, topic: <thème>}")
+            rep.add(_line_of(op, key), None, where, "attendu : {pattern: <expression>, topic: <thème>}")
             continue
         try:
             re.compile(item["pattern"])
         except re.error as exc:
-            rep.add(_line_of(op, "documents"), None, where, f"expression régulière invalide : {exc}")
+            rep.add(_line_of(op, key), None, where, f"expression régulière invalide : {exc}")
             continue
         result.append((item["pattern"], item["topic"]))
     return tuple(result)

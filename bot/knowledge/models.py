@@ -22,6 +22,7 @@ class OperatorRow(KnowledgeBase):
     document = Column(String(200), ForeignKey("kb_sources.document"), nullable=False)
     position = Column(Integer, nullable=False)
     documents = Column(JSON, nullable=False, default=list)  # [[pattern, topic]]: documents asked for
+    benefits = Column(JSON, nullable=False, default=list)  # [[pattern, topic]]: benefits paid
     aliases = relationship("AliasRow", order_by="AliasRow.position", cascade="all, delete-orphan")
 
 

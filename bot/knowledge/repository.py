@@ -157,7 +157,7 @@ class KnowledgeRepository:
             ).scalars()
             return [
                 Operator(r.slug, r.name, r.title, r.document, tuple(a.alias for a in r.aliases), r.designation,
-                         tuple((p, t) for p, t in r.documents or ()))
+                         tuple((p, t) for p, t in r.documents or ()), tuple((p, t) for p, t in r.benefits or ()))
                 for r in rows
             ]
 

@@ -89,6 +89,10 @@ class Operator:
     # (pattern, topic): a document of this operator that another organisation asks the person for;
     # the document asked for decides the démarche (« mon avis d'impôt pour la CAF » -> impots.gouv.fr)
     documents: Tuple[Tuple[str, str], ...] = ()
+    # (pattern, topic): a benefit this operator pays and the topic of its urgent rows when it stops
+    # (« mon RSA ne tombe plus » -> the CAF): several requests in one message read a story of
+    # interruption by the benefit it names
+    benefits: Tuple[Tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
