@@ -91,6 +91,7 @@ class Driver:
         replies = self.send(sender, case["text"], audience)
         transcript, questions, asked = [replies], 0, []
         first_numbers = _numbers(replies)
+        several = any((r.get("custom") or {}).get("type") == "requests" for r in replies if isinstance(r, dict))
         outcome = None
         for turn in range(MAX_TURNS):
             custom = _last_custom(replies)
@@ -117,6 +118,7 @@ class Driver:
             replies = self.send(sender, message, audience)
             transcript.append(replies)
         return {"case": case, "audience": audience, "outcome": outcome, "questions": questions, "asked": asked,
+                "several": several,
                 "first_numbers": first_numbers, "transcript": transcript}
 
 
@@ -131,7 +133,12 @@ def pick_option(options: List[dict], case: dict) -> Optional[str]:
 
 
 def _last_custom(replies: List[dict]) -> dict:
+    """What the person has to act on: the last reply, except that when Guichet read several requests
+    (a list, then « Nous verrons ensuite… ») the card or question of the first one is what answers
+    the message."""
     customs = [r["custom"] for r in replies if isinstance(r.get("custom"), dict)]
+    while len(customs) > 1 and customs[-1].get("type") in ("next_request", "requests"):
+        customs.pop()
     return customs[-1] if customs else {}
 
 
@@ -160,6 +167,7 @@ def score(results: List[dict], agent_values: set) -> Dict[str, object]:
         want_op, want_cat = case.get("operator"), case["category"]
         in_scope = want_cat != OUT_OF_SCOPE
         c["questions"] += r["questions"]
+        c["several"] += bool(r.get("several"))
         c["category_ok"] += cat == want_cat
         if in_scope:
             c["in_scope"] += 1
@@ -206,6 +214,8 @@ def score(results: List[dict], agent_values: set) -> Dict[str, object]:
         "out_of_scope_recall": ratio("oos_ok", "oos"),
         "false_rejections": ratio("false_rejection", "in_scope"),
         "questions_per_conversation": round(c["questions"] / max(n, 1), 2),
+        # one request read as several (the writers wrote one request per conversation)
+        "read_as_several_requests": ratio("several", "conversations"),
         "key_fact": ratio("key_ok", "key_cases"),
         "agent_only_contacts_on_public_answers": c["agent_leaks"],
         "errors": errors,

@@ -117,6 +117,9 @@ class Guichet:
             return self._distress(turn, audience)
         if intent not in ANSWER_INTENTS and intent != "choisir" and self.must_not_do(turn.text):
             return self.out_of_scope(turn)
+        stopped = self.benefit_stopped(turn) if intent not in ANSWER_INTENTS and intent != "choisir" else None
+        if stopped is not None:
+            return self._new_request(stopped, turn.text, turn.slots, audience)
         if intent in self.topics:
             if self._beyond_referentiel(turn, nlu_sure=True):
                 return self.out_of_scope(Turn(**{**turn.__dict__, "intent": "hors_champ"}))
@@ -467,8 +470,8 @@ class Guichet:
             return self._distress(turn, audience)
         if self.must_not_do(turn.text) or self._beyond_referentiel(turn, nlu_sure=False):
             return self.out_of_scope(Turn(**{**turn.__dict__, "intent": "hors_champ"}))
-        asked = self.document_asked(turn.text)
-        if asked:  # « la CAF me réclame mon avis d'impôt »: no hesitation, the document decides
+        asked = self.document_asked(turn.text) or self.benefit_stopped(turn)
+        if asked:  # « la CAF me réclame mon avis d'impôt », « le RSA a sauté »: no hesitation
             return self._new_request(asked, turn.text, turn.slots, audience)
         misses = int(float(turn.slots.get("misses") or 0)) + 1
         slots: Dict[str, object] = {"misses": float(misses), "request_text": turn.text, "pending_question": None}
@@ -522,6 +525,20 @@ class Guichet:
         found = [(m.start(), topic) for pattern, topic in self._benefits for m in [pattern.search(norm)]
                  if m is not None and topic in self.topics]
         return min(found)[1] if found else None
+
+    def benefit_stopped(self, turn: Turn) -> Optional[str]:
+        """The topic of the benefit the person says has stopped (« le RSA a sauté depuis le mois dernier »),
+        when the text names no organisation and the NLU read another organisation's démarche, or none:
+        the benefit names the organisation whose urgent rows apply."""
+        if self.operators_named(turn.text) or not self.engine.interrupted(turn.text):
+            return None
+        topic = self.benefit_topic(turn.text)
+        if topic is None:
+            return None
+        if turn.intent in self.topics and set(_unique_operators(self.repo.topic(turn.intent))) & set(
+                _unique_operators(self.repo.topic(topic))):
+            return None  # the NLU read a démarche of that organisation: its reading is finer
+        return topic
 
     def document_asked(self, text: str, topic: Optional[str] = None) -> Optional[str]:
         """The topic of a document the person is asked for or looks for (knowledge: operator

@@ -484,6 +484,12 @@ class MultiDetector:
         for request in requests:
             if request.topic != OUT_OF_SCOPE:
                 self._first_reading(request, {**dict(known or {}), **shared})
+        if (len(requests) == 2 and requests[0].operator is not None and requests[0].operator == requests[1].operator
+                and not any(r.alarm or r.urgent for r in requests)):
+            # two readings of one organisation's démarche: far more often one request told at length
+            # (« j'ai eu un refus pour le chômage… pourquoi ils refusent ») than two (one in eight
+            # single-request messages were split this way); the conversation asks what it needs
+            return Detection([])
         requests.sort(key=lambda r: not r.urgent)  # stable: the order typed otherwise
         return Detection(requests, shared)
 

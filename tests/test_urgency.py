@@ -216,3 +216,24 @@ def test_at_most_three_questions_per_request_then_the_answer(repo):
         result = guichet.handle(Turn("je_ne_sais_pas", "je ne sais pas", slots=slots))
     assert 1 <= len(keys) <= 3 and len(set(keys)) == len(keys), keys
     assert result.replies[0].custom["type"] == "answer"
+
+
+@pytest.mark.parametrize("intent", ["nlu_fallback", "maprimerenov"])
+def test_the_benefit_that_stopped_names_the_operator(repo, intent):
+    """« le RSA a sauté »: no organisation named, the NLU hesitates or reads another organisation's
+    démarche — the benefit decides whose urgent rows apply (the CAF's)."""
+    guichet = Guichet(repo, signals=FakeSignals(saute={"rupture": 0.9}))
+    turn = Turn(intent, "le rsa a saute depuis le mois dernier, plus rien sur le compte",
+                ranking=[("maprimerenov", 0.3), ("rsa_prime_activite", 0.2)])
+    first = guichet.handle(turn)
+    assert first.replies[0].custom["type"] == "question" and first.slots["topic"] == "rsa_prime_activite"
+    answered = guichet.handle(Turn("affirm", "oui", slots={**first.slots}))
+    while answered.replies[0].custom["type"] == "question":
+        answered = guichet.handle(Turn("affirm", "oui", slots={**first.slots, **answered.slots}))
+    assert answered.replies[0].custom["operator"] == "caf" and answered.replies[0].custom["category"] == "urgent"
+
+
+def test_a_benefit_merely_named_changes_nothing(repo):
+    guichet = Guichet(repo, signals=FakeSignals())  # no rupture in the words
+    result = guichet.handle(Turn("maprimerenov", "je touche le rsa, je veux faire isoler mes combles avec maprimerenov"))
+    assert result.slots.get("topic") == "maprimerenov"
