@@ -104,8 +104,14 @@ def main() -> int:
     started = time.perf_counter()
     actions = subprocess.Popen([str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
                                cwd=ROOT, env=env, stdout=open(tmp / "actions.log", "w"), stderr=subprocess.STDOUT)
-    rasa = subprocess.Popen([str(BIN / "rasa"), "run", "--port", str(rasa_port), "--model", "models/guichet.tar.gz",
-                             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+    # endpoints written from the GUICHET_* variables as a deployment writes them (the project's
+    # endpoints.yml points at the default action port), Rasa started as `make run` starts it
+    endpoints = tmp / "endpoints.yml"
+    subprocess.run([str(BIN / "python"), "-m", "bot", "endpoints", "--out", str(endpoints)], cwd=ROOT, env=env,
+                   check=True)
+    rasa = subprocess.Popen([str(BIN / "python"), "-m", "bot", "serve", "--port", str(rasa_port),
+                             "--model", "models/guichet.tar.gz", "--endpoints", str(endpoints),
+                             "--credentials", "credentials.yml"],
                             cwd=ROOT, env=env, stdout=open(tmp / "rasa.log", "w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
     monitor = PeakRss({"rasa": rasa.pid, "actions": actions.pid})
