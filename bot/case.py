@@ -73,6 +73,11 @@ class Case:
         return [r for r in self.requests if r.get("status") != DONE]
 
 
+def category_label(category: object) -> str:
+    """The label of a request's category (a démarche's, or `hors_champ` for a request outside the référentiel)."""
+    return OUT_OF_SCOPE_LABEL if category == OUT_OF_SCOPE else CATEGORY_LABELS.get(str(category), "")
+
+
 # -- summary -----------------------------------------------------------------------------------
 
 
@@ -95,8 +100,7 @@ def build_summary(guichet, case: Case, slots: Mapping[str, object], audience: st
             "operator": demarche.operator if demarche else request.get("operator"),
             "operator_name": guichet.operators[demarche.operator].name if demarche else None,
             "category": demarche.category if demarche else request.get("category"),
-            "category_label": (OUT_OF_SCOPE_LABEL if request.get("topic") == OUT_OF_SCOPE else
-                               CATEGORY_LABELS.get(str(demarche.category if demarche else request.get("category")), "")),
+            "category_label": category_label(demarche.category if demarche else request.get("category")),
             "status": status,
             "status_label": STATUS_LABELS[audience][status],
             "confirmed": status == DONE,

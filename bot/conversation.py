@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.engine import ANSWERS, UNKNOWN, DecisionEngine, Outcome, Question, UnknownTopic
-from bot.knowledge.types import CATEGORY_LABELS, Demarche, Operator
-from bot.multi import OUT_OF_SCOPE, OUT_OF_SCOPE_LABEL, MultiDetector, NEXT_WORDS, Request
+from bot.knowledge.types import Demarche, Operator
+from bot.multi import OUT_OF_SCOPE, MultiDetector, NEXT_WORDS, Request
 from bot.signals import SignalPort
 from bot.render import (
     AGENT,
@@ -245,10 +245,10 @@ class Guichet:
         unless the clause shows distress or a rupture (« la banque menace de fermer mon compte » in a
         story of unpaid benefits is part of that story). The out-of-scope classifier is not used on
         clauses: on fragments it refuses too much (« elle ne sait pas comment elle va les nourrir »)."""
-        if self.engine.emergencies(clause) or self.engine.alarm(clause):
-            return None
-        request = self.must_not_do(clause)
+        request = self.must_not_do(clause)  # the regexes first: the classifiers only for a listed request
         if request is None or (message and self.must_not_do(message) is None):
+            return None
+        if self.engine.emergencies(clause) or self.engine.alarm(clause):
             return None
         return request.title
 
@@ -280,7 +280,7 @@ class Guichet:
                 "index": i + 1, "topic": request["topic"], "demarche": request.get("demarche"),
                 "title": request.get("title") or request["topic"], "operator": request.get("operator"),
                 "operator_name": operator.name if operator else None, "category": request.get("category"),
-                "category_label": _category_label(request.get("category")),
+                "category_label": casefile.category_label(request.get("category")),
                 "urgent": bool(request.get("urgent")),
             })
         numbers = _numbers(emergencies)
@@ -689,10 +689,6 @@ class Guichet:
                     if contact.kind == kind and contact.audience == PUBLIC:
                         return contact
         return None
-
-
-def _category_label(category: object) -> str:
-    return OUT_OF_SCOPE_LABEL if category == OUT_OF_SCOPE else CATEGORY_LABELS.get(str(category), "")
 
 
 def _and_list(items: Sequence[str]) -> str:

@@ -164,9 +164,6 @@ class DecisionEngine:
         threshold = self.thresholds.out_of_scope if nlu_sure else self.thresholds.out_of_scope_unsure
         return self._score(text, "hors_champ") >= threshold
 
-    def out_of_scope_score(self, text: str) -> float:
-        return self._score(text, "hors_champ")
-
     def alarm(self, text: str) -> bool:
         """A sign of distress or of a rupture in any words (the classifiers), below the certainty of
         the cue lists: enough to consider the urgent rows and ask, never to answer urgent alone."""
