@@ -198,7 +198,7 @@ def score(results: List[dict], agent_values: set) -> Dict[str, object]:
         if cat != want_cat or (in_scope and op != want_op):
             errors.append({"id": case["id"], "text": case["text"], "voice": case.get("voice"),
                            "expected": [want_op, want_cat], "got": [op, cat], "asked": r["asked"],
-                           "demarche": (r["outcome"] or {}).get("demarche")})
+                           "demarche": (r["outcome"] or {}).get("demarche"), "several": bool(r.get("several"))})
 
     def ratio(a: str, b: str) -> str:
         return f"{c[a] / c[b]:.3f} ({c[a]}/{c[b]})" if c[b] else "—"

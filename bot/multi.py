@@ -299,6 +299,8 @@ class TopicClassifier:
         if not folded.strip():
             return []
         scores = self._classifier.decision_function(self._vectorizer.transform([folded]))[0] * TEMPERATURE
+        if len(self.topics) == 2:  # a binary SVM gives one score, for the second class
+            scores = [-scores, scores]
         exp = [math.exp(x - max(scores)) for x in scores]
         probs = [x / sum(exp) for x in exp]
         ranking = sorted(zip(self.topics, probs), key=lambda p: -p[1])[:top]

@@ -291,3 +291,34 @@ def test_distress_prefers_the_operator_the_person_named(engine):
     text = "plus d'indemnités France Travail depuis des semaines, il dit qu'il va se suicider"
     out = engine.decide("arret_maladie", {}, text, operator="france_travail")
     assert out.demarche.id == "france_travail.urgence" and "3114" in [n.value for n in out.numbers]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("jhesite entre une pompe a chaleur et une chaudiere a granule, laquelle est la mieux pour ma maison ?",
+         "france_renov.question_technique_travaux"),
+        ("l'artisan m'a fait un devis pour isoler les combles, je comprends rien aux lignes", "france_renov.question_technique_travaux"),
+        ("notre chaudière est morte depuis une semaine, il fait 13 degrés dans le salon", "france_renov.informations_personnalisees"),
+        ("Madame vit dans un logement insalubre et voudrait savoir quelles aides de France Rénov' existent",
+         "france_renov.informations_personnalisees"),
+        ("c'est quoi France Rénov' exactement ?", "france_renov.informer_dispositifs"),
+    ],
+)
+def test_france_renov_advice_on_ones_own_project_goes_to_the_espace_conseil(engine, text, expected):
+    """Référentiel part 2, lines 20-23: a technical question, a particular situation → ECSR (niveau 2),
+    general information → niveau 1; said in plain words, not as « a question on one's file »."""
+    out = engine.decide("renovation_information", {}, text)
+    assert isinstance(out, Outcome), out
+    if expected == "france_renov.informer_dispositifs":
+        assert out.demarche.id == expected
+    else:  # the three rows of the ECSR (same action): the words choose among them
+        assert out.demarche.category == "niveau_2" and out.demarche.conditions == {"conseil_projet": "oui"}
+
+
+def test_france_renov_asks_about_the_project_when_the_words_do_not_say(engine):
+    text = "je voudrais des renseignements sur la rénovation de ma maison"
+    q = engine.decide("renovation_information", {}, text)
+    assert isinstance(q, Question) and q.key == "conseil_projet"
+    assert engine.decide("renovation_information", {"conseil_projet": "oui"}, text).demarche.category == "niveau_2"
+    assert engine.decide("renovation_information", {"conseil_projet": "non"}, text).demarche.category == "niveau_1"

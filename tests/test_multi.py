@@ -184,9 +184,15 @@ def test_public_gets_one_at_a_time_in_simple_words(guichet):
     assert "Nous verrons ensuite « " in text
     assert all(word not in r.text for r in first.replies for word in AGENT_ONLY)
     assert not first.replies[0].buttons  # no counsellor button for the person
-    nxt = customs(first, "next_request")
-    assert nxt and first.replies[-1].buttons == [{"title": "Demande suivante", "payload": "/suivante"}]
-    assert first.replies[-1].text.startswith("Nous verrons ensuite votre demande « ")
+    # the reversion is filed online (niveau 1) or with an appointment (niveau 2, line 172): asked
+    [question] = customs(first, "question")
+    assert question["key"] == "autonome_numerique"
+    slots = dict(first.slots)
+    answered = run(guichet, "affirm", "oui", slots)
+    nxt = customs(answered, "next_request")
+    assert nxt and answered.replies[-1].buttons == [{"title": "Demande suivante", "payload": "/suivante"}]
+    assert answered.replies[-1].text.startswith("Nous verrons ensuite votre demande « ")
+    assert all(word not in r.text for r in answered.replies for word in AGENT_ONLY)
 
 
 # -- case summary --------------------------------------------------------------------------------

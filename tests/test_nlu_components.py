@@ -36,3 +36,60 @@ def test_topics_buttons_and_ordinary_messages_are_untouched():
     ]
     expected = [m.get(INTENT)["name"] for m in cases]
     assert [m.get(INTENT)["name"] for m in component.process(cases)] == expected
+
+
+# -- TopicBlend: DIET's reading of the topics blended with a TF-IDF model trained on the same data ---
+
+from rasa.engine.graph import ExecutionContext, GraphSchema  # noqa: E402
+from rasa.engine.storage.local_model_storage import LocalModelStorage  # noqa: E402
+from rasa.engine.storage.resource import Resource  # noqa: E402
+from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: E402
+
+from bot.nlu_components import TopicBlend  # noqa: E402
+
+TOPIC_EXAMPLES = {
+    "carte_grise": ["je dois refaire ma carte grise", "changement de titulaire du certificat d'immatriculation",
+                    "carte grise de ma voiture d'occasion", "immatriculer mon vehicule", "ma carte grise est perdue"],
+    "carte_vitale": ["j'ai perdu ma carte vitale", "commander une nouvelle carte vitale",
+                     "ma carte vitale ne marche plus", "carte vitale volee", "refaire la carte vitale de mon fils"],
+    "greet": ["bonjour", "salut", "bonsoir"],
+}
+
+
+def diet_says(text, ranking):
+    message = Message(data={TEXT: text})
+    message.set(INTENT, {"name": ranking[0][0], "confidence": ranking[0][1]})
+    message.set(INTENT_RANKING_KEY, [{"name": n, "confidence": c} for n, c in ranking])
+    return message
+
+
+def trained_blend(tmp_path):
+    (tmp_path / "storage").mkdir()
+    storage = LocalModelStorage(tmp_path / "storage")
+    resource = Resource("topic_blend")
+    context = ExecutionContext(GraphSchema({}), "test")
+    component = TopicBlend.create(TopicBlend.get_default_config(), storage, resource, context)
+    examples = [Message(data={TEXT: t, INTENT: i}) for i, texts in TOPIC_EXAMPLES.items() for t in texts]
+    component.train(TrainingData(training_examples=examples))
+    return TopicBlend.load(TopicBlend.get_default_config(), storage, resource, context)  # as Rasa loads it
+
+
+def test_the_second_reading_settles_a_hesitation_of_diet_between_topics(tmp_path):
+    blend = trained_blend(tmp_path)
+    message = diet_says("g perdu ma carte vital au marche", [("carte_grise", 0.46), ("carte_vitale", 0.44), ("greet", 0.10)])
+    blend.process([message])
+    ranking = {r["name"]: r["confidence"] for r in message.get(INTENT_RANKING_KEY)}
+    assert message.get(INTENT)["name"] == "carte_vitale"
+    assert ranking["greet"] == 0.10  # a conversational intent keeps what DIET gave it
+    assert abs(ranking["carte_grise"] + ranking["carte_vitale"] - 0.90) < 1e-9  # topics share DIET's mass
+
+
+def test_a_topic_diet_is_sure_of_stays_and_buttons_are_untouched(tmp_path):
+    blend = trained_blend(tmp_path)
+    sure = diet_says("je dois refaire ma carte grise", [("carte_grise", 0.9), ("carte_vitale", 0.05), ("greet", 0.05)])
+    button = diet_says("/carte_vitale", [("carte_vitale", 1.0)])
+    greeting = diet_says("bonjour", [("greet", 0.97), ("carte_vitale", 0.03)])
+    blend.process([sure, button, greeting])
+    assert sure.get(INTENT)["name"] == "carte_grise" and sure.get(INTENT)["confidence"] > 0.9
+    assert button.get(INTENT_RANKING_KEY) == [{"name": "carte_vitale", "confidence": 1.0}]
+    assert greeting.get(INTENT)["name"] == "greet" and greeting.get(INTENT)["confidence"] == 0.97
