@@ -322,3 +322,25 @@ def test_france_renov_asks_about_the_project_when_the_words_do_not_say(engine):
     assert isinstance(q, Question) and q.key == "conseil_projet"
     assert engine.decide("renovation_information", {"conseil_projet": "oui"}, text).demarche.category == "niveau_2"
     assert engine.decide("renovation_information", {"conseil_projet": "non"}, text).demarche.category == "niveau_1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Monsieur est frontalier, il travaille à Genève : il ne sait pas comment déclarer son salaire suisse",
+        "jsuis etudiante jai eu un stage gratifie, je sais pas si je reste rattachee a mes parents pour les impots",
+        "je loue un studio meublé en LMNP, comment je déclare les loyers ?",
+        "g des dividendes sur un compte titre, flat tax ou bareme pour ma declaration ?",
+    ],
+)
+def test_income_of_a_specific_category_goes_to_the_tax_office_even_when_asked_how(engine, text):
+    """Line 263: « catégories de revenus ou d'usagers spécifiques » is niveau 2 even for a « comment
+    déclarer » (which otherwise reads as help with the procedure, niveau 1)."""
+    out = engine.decide("impot_revenu", {}, text)
+    assert isinstance(out, Outcome), out
+    assert out.demarche.id == "finances_publiques.declaration_revenus_specifiques"
+
+
+def test_an_ordinary_return_stays_niveau_1_without_a_question_on_categories(engine):
+    out = engine.decide("impot_revenu", {}, "comment je fais pour déclarer mes revenus en ligne cette année ?")
+    assert isinstance(out, Outcome) and out.demarche.id == "finances_publiques.accueil_fiscal"
