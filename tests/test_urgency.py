@@ -237,3 +237,17 @@ def test_a_benefit_merely_named_changes_nothing(repo):
     guichet = Guichet(repo, signals=FakeSignals())  # no rupture in the words
     result = guichet.handle(Turn("maprimerenov", "je touche le rsa, je veux faire isoler mes combles avec maprimerenov"))
     assert result.slots.get("topic") == "maprimerenov"
+
+
+@pytest.mark.parametrize("topic", ["rsa_prime_activite", "aide_logement"])
+def test_three_months_unpaid_after_a_document_sent_is_the_caf_urgent_row_without_a_question(knowledge, topic):
+    """Line 80: « prestation interrompue depuis 3 mois avec une nouvelle pièce au dossier », said in
+    plain words (both the months and the document), is urgent without distress and without asking."""
+    engine = DecisionEngine(InMemoryKnowledge(knowledge))
+    text = ("ca fait trois mois que je touche plus rien de la caf, ils voulaient mes fiches de paie, "
+            "je les ai envoyées en septembre et depuis c'est bloqué")
+    out = engine.decide(topic, {"detresse": "non"}, text)
+    assert isinstance(out, Outcome) and out.demarche.id == "caf.urgence_prestation_interrompue"
+    # months alone, or a document alone, say less: the question of line 80 stays to be asked
+    assert engine.merge_facts({}, "ça fait 3 mois que j'attends ma prime d'activité").get("prestation_interrompue") is None
+    assert engine.merge_facts({}, "j'ai envoyé mes fiches de paie à la caf").get("prestation_interrompue") is None
