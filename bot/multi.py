@@ -47,6 +47,9 @@ MIN_CONFIDENCE = 0.5  # probability of the best topic for a clause to count as a
 SEARCH_AGREEMENT = 0.2
 # … or a topic of the search's operator when the classifier's first topics of that operator weigh this much
 OPERATOR_CONFIDENCE = 0.4
+# … or, below it, at least this probability and this many times the second topic's (a clear lead)
+CLEAR_CONFIDENCE = 0.35
+CLEAR_MARGIN = 5.0
 TEMPERATURE = 4.0  # softmax of the SVM scores
 STORY_TERMS = 4  # content words of unclear clauses telling of an interruption, to be a request of their own
 STORY_RUPTURE = 0.6  # … and the rupture classifier's probability for them
@@ -118,7 +121,8 @@ _REQUEST_WORD = re.compile(
     r"\b(?:(?:vient|viens|venu\w*) pour|veu[tx]|voudr\w*|souhait\w*|doi[ts]|faut|besoin|demand(?:e|es|er|ez|ent|ait)|faire|refaire|perdu|vole|comprend\w*|"
     r"aide\w*|baiss\w*|suppr\w*|coup\w*|bloqu\w*|recu|recoi\w*|verse\w*|paye\w*|rembours\w*|trop percu|"
     r"declar\w*|renouvel\w*|cherch\w*|change\w*|modifi\w*|creer|ouvrir|activer|contest\w*|"
-    r"savoir|perim\w*|expir\w*|probleme|souci|dette|retard|attente|plus de|pas de|rien)\b"
+    r"savoir|perim\w*|expir\w*|probleme|souci|dette|retard|attente|plus de|pas de|rien|"
+    r"comment|combien|fai[st]|font|obtenir|recuper\w*|activ\w*|c est ou|ou (?:est ce qu|on|je|il|elle) \w+)\b"
 )
 
 
@@ -406,7 +410,10 @@ class MultiDetector:
             if not ranking:
                 continue
             topic, confidence = ranking[0]
-            confident = confidence >= self.min_confidence
+            second = ranking[1][1] if len(ranking) > 1 else 0.0
+            # confident: likely enough, or clearly ahead of every other topic
+            confident = confidence >= self.min_confidence or (
+                confidence >= CLEAR_CONFIDENCE and confidence >= CLEAR_MARGIN * second)
             if not confident:
                 # the classifier hesitates: the référentiel's search decides among its likeliest topics
                 agreed = self._agreed(segment, ranking)

@@ -325,3 +325,14 @@ def test_a_request_a_counter_does_not_handle_is_listed_and_answered_plainly(guic
     item = summary["items"][1]
     assert item["category_label"] == "Hors du champ de France services" and item["status"] == "traitee"
     assert item["next_step"] and item["next_step"] in summary["text"]
+
+
+# -- third session: questions without a verb of request, a clear lead of one topic ----------------
+
+
+def test_a_question_without_a_verb_of_request_is_a_request_of_its_own(guichet):
+    text = ("Bonjour, je travaille au Luxembourg et je comprends rien à ma déclaration d'impôts avec ce salaire. "
+            "Dernière chose : c'est où qu'on fait la carte d'identité de ma fille ?")
+    requests = guichet.detect_requests(text)
+    assert [r.operator for r in requests] == ["finances_publiques", "france_titres"]
+    assert "carte d'identité" in requests[1].text and "carte d'identité" not in requests[0].text
