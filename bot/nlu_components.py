@@ -155,7 +155,9 @@ class TopicBlend(GraphComponent, IntentClassifier):
         if mass <= 0:
             return ranking
         weight, floor = float(self._config["weight"]), float(self._config["floor"])
-        second = dict(self._classifier.rank(text, top=len(topics)))
+        # each reading contributes its first `ranking_length` topics; the others get the floor (a topic
+        # neither reading ranks high stays out of the way)
+        second = dict(self._classifier.rank(text, top=int(self._config["ranking_length"])))
         product = {t: math.exp((1 - weight) * math.log(diet.get(t, 0.0) + floor)
                                + weight * math.log(second.get(t, 0.0) + floor)) for t in topics}
         total = sum(product.values())
