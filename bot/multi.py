@@ -108,8 +108,14 @@ _GENERIC = frozenset(terms(
     "vouloir souhaite souhaiterait aimerais aimerait peux peut pouvoir faire fait refaire aider aide besoin "
     "savoir sais sait connaitre demander demande prevenir previent signaler signale contester conteste reclamation "
     "regler payer paye reponse probleme souci chose truc ca cela ceci aussi egalement encore deja maintenant "
-    "alors donc mais ni non oui jamais rien toujours bien tres trop peu"
+    "alors donc mais ni non oui jamais rien toujours bien tres trop peu "
+    # nouns that say what without saying about what (« comment je conteste leur décision »)
+    "decision courrier courriers lettre lettres dossier montant refus papier papiers document documents somme"
 ))
+# another body asks the person for something named before (« la CAF me les demande »): no request
+_ASKED_BY_OTHER = re.compile(
+    r"\b(?:me|m|lui|nous|leur)\s+(?:le|la|les|l|en)\s*(?:a |ont |avait |avaient )?(?:demand|reclam|exig)\w*\b"
+)
 _PRONOUN_OBJECT = re.compile(
     r"\b(?:le|la|les|l|lui|leur|y|en)\s+(?!(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|"
     r"decembre|france|ligne|cours|urgence|attente|retraite|arret|invalidite|maladie)\b)(?:\w+er|\w+re|\w+ir|ai|a|as|avons|ont)\b"
@@ -222,7 +228,7 @@ def _is_continuation(piece: str) -> bool:
     CAF », « comment le contester »): fewer than two words of its own beyond the generic ones."""
     own = [t for t in terms(piece) if t not in _GENERIC]
     folded = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(piece)).split())
-    return len(own) < 1 or (len(own) < 3 and bool(_PRONOUN_OBJECT.search(folded)))
+    return len(own) < 1 or (len(own) < 3 and bool(_PRONOUN_OBJECT.search(folded) or _ASKED_BY_OTHER.search(folded)))
 
 
 def _attach(pieces: List[str]) -> List[Tuple[str, str]]:

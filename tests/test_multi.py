@@ -336,3 +336,13 @@ def test_a_question_without_a_verb_of_request_is_a_request_of_its_own(guichet):
     requests = guichet.detect_requests(text)
     assert [r.operator for r in requests] == ["finances_publiques", "france_titres"]
     assert "carte d'identité" in requests[1].text and "carte d'identité" not in requests[0].text
+
+
+@pytest.mark.parametrize("text", [
+    "je suis aide à domicile payée en Cesu par deux particuliers, comment je récupère mes attestations ? la CAF me les demande",
+    "France Travail m'a radié un mois pour un rendez-vous manqué alors que j'étais hospitalisé, comment je conteste leur décision ?",
+])
+def test_a_clause_about_something_named_before_is_no_request_of_its_own(guichet, text):
+    """« la CAF me les demande » (another body asks for the document) and « comment je conteste leur
+    décision » (what, not about what) continue the request before them."""
+    assert guichet.detect_requests(text) == []
