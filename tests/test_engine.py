@@ -344,3 +344,18 @@ def test_income_of_a_specific_category_goes_to_the_tax_office_even_when_asked_ho
 def test_an_ordinary_return_stays_niveau_1_without_a_question_on_categories(engine):
     out = engine.decide("impot_revenu", {}, "comment je fais pour déclarer mes revenus en ligne cette année ?")
     assert isinstance(out, Outcome) and out.demarche.id == "finances_publiques.accueil_fiscal"
+
+
+@pytest.mark.parametrize("topic, text, expected", [
+    ("remboursement_soins", "j'ai envoyé la facture du taxi il y a cinq semaines et toujours pas remboursé",
+     "assurance_maladie.attente_paiement_remboursement"),
+    ("remboursement_soins", "comment me faire rembourser des soins faits en Espagne ?", "assurance_maladie.remboursement"),
+    ("arret_maladie", "en arrêt depuis un mois, j'attends toujours mes indemnités journalières",
+     "assurance_maladie.attente_paiement_ij"),
+    ("arret_maladie", "je voudrais estimer mes indemnités journalières", "assurance_maladie.indemnites_journalieres"),
+])
+def test_a_payment_still_awaited_is_an_appointment_with_the_assurance_maladie(engine, topic, text, expected):
+    """Line 114 « attente de paiement de prestations » (niveau 2) for a reimbursement or daily allowances
+    already asked for, said in plain words."""
+    out = engine.decide(topic, {"detresse": "non", "bloquee": "non", "msa": "non"}, text)
+    assert isinstance(out, Outcome) and out.demarche.id == expected

@@ -36,7 +36,8 @@ SPLIT_ROWS = {
     # filing a retirement right without digital autonomy: personal retirement or reversion, each in
     # the topic of its right
     ("assurance_retraite", 172): 2,
-    ("finances_publiques", 263): 2,  # question complexe, or catégories de revenus ou d'usagers spécifiques
+    ("finances_publiques", 263): 2,
+    ("assurance_maladie", 114): 3,  # « attente de paiement de prestations »: reimbursements, daily allowances  # question complexe, or catégories de revenus ou d'usagers spécifiques
 }
 
 SEEDS = {name: seed_text(name) for name in REFERENTIEL}
