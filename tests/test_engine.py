@@ -359,3 +359,11 @@ def test_a_payment_still_awaited_is_an_appointment_with_the_assurance_maladie(en
     already asked for, said in plain words."""
     out = engine.decide(topic, {"detresse": "non", "bloquee": "non", "msa": "non"}, text)
     assert isinstance(out, Outcome) and out.demarche.id == expected
+
+
+def test_not_knowing_what_to_write_in_a_form_is_not_a_question_on_ones_file(engine):
+    """« je comprends pas quoi mettre dans les cases » asks for help with the procedure (niveau 1), unlike
+    « je comprends pas pourquoi mon RSA a baissé » (a question on the file, niveau 2)."""
+    help_text = "jdois faire ma declaration trimestrielle mais jcomprends pas quoi mettre dans les cases"
+    assert engine.merge_facts({}, help_text).get("question_dossier") != "oui"
+    assert engine.merge_facts({}, "je comprends pas pourquoi mon RSA a baissé").get("question_dossier") == "oui"
