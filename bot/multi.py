@@ -126,7 +126,7 @@ _PRONOUN_OBJECT = re.compile(
 _REQUEST_WORD = re.compile(
     r"\b(?:(?:vient|viens|venu\w*) pour|veu[tx]|voudr\w*|souhait\w*|doi[ts]|faut|besoin|demand(?:e|es|er|ez|ent|ait)|faire|refaire|perdu|vole|comprend\w*|"
     r"aide\w*|baiss\w*|suppr\w*|coup\w*|bloqu\w*|recu|recoi\w*|verse\w*|paye\w*|rembours\w*|trop percu|"
-    r"declar\w*|renouvel\w*|cherch\w*|change\w*|modifi\w*|creer|ouvrir|activer|contest\w*|"
+    r"declar\w*|renouvel\w*|cherch\w*|change\w*|modifi\w*|creer|ouvrir|contest\w*|"
     r"savoir|perim\w*|expir\w*|probleme|souci|dette|retard|attente|plus de|pas de|rien|"
     r"comment|combien|fai[st]|font|obtenir|recuper\w*|activ\w*|c est ou|ou (?:est ce qu|on|je|il|elle) \w+)\b"
 )

@@ -174,6 +174,3 @@ class TopicBlend(GraphComponent, IntentClassifier):
                 message.set(INTENT, dict(blended[0]), add_to_output=True)
                 message.set(INTENT_RANKING_KEY, blended, add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
