@@ -22,13 +22,21 @@ from __future__ import annotations
 import math
 import pickle
 import re
-from typing import Any, Dict, List, Optional, Text
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Text
+
+import numpy as np
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+from rasa.utils import train_utils
+from rasa.utils.tensorflow.constants import SEQUENCE_LENGTH
+from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
+from rasa.utils.tensorflow.model_data import Data
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -174,3 +182,57 @@ class TopicBlend(GraphComponent, IntentClassifier):
                 message.set(INTENT, dict(blended[0]), add_to_output=True)
                 message.set(INTENT_RANKING_KEY, blended, add_to_output=True)
         return messages
+
+
+class LengthBucketedBatches(RasaBatchDataGenerator):
+    """Rasa's batch generator, with each batch made of examples of similar length.
+
+    A batch is padded to its longest example. With Rasa's shuffled and balanced batches, almost
+    every batch holds one of the few long stories of the training data (3 % are over 40 tokens, the
+    mean is 14), so the transformer mostly computes padding. After Rasa's shuffle and balance, the
+    examples are sorted by length inside windows of `window` batches, cut into batches, and the
+    batches of the epoch are shuffled: each batch still mixes the topics of its window, and each
+    epoch holds the very examples Rasa's shuffle and balance chose.
+    """
+
+    window = 16
+
+    def _shuffle_and_balance(self, batch_size: int) -> Data:
+        data = super()._shuffle_and_balance(batch_size)
+        lengths = np.asarray(data[TEXT][SEQUENCE_LENGTH][0])
+        span = batch_size * self.window
+        batches = []
+        for start in range(0, len(lengths), span):
+            ids = np.arange(start, min(start + span, len(lengths)))
+            ids = ids[np.argsort(lengths[ids], kind="stable")]
+            batches += [ids[i:i + batch_size] for i in range(0, len(ids), batch_size)]
+        full = [b for b in batches if len(b) == batch_size]
+        rest = [b for b in batches if len(b) != batch_size]  # a short batch stays last, as in Rasa
+        order = [full[i] for i in np.random.permutation(len(full))] + rest
+        return self.model_data._data_for_ids(data, np.concatenate(order))
+
+
+@contextmanager
+def _length_bucketed_batches() -> Iterator[None]:
+    """DIETClassifier.train builds its generator through rasa.utils.train_utils: swap the class
+    there for the length of one training (the graph trains its components one after another)."""
+    saved = train_utils.RasaBatchDataGenerator
+    train_utils.RasaBatchDataGenerator = LengthBucketedBatches
+    try:
+        yield
+    finally:
+        train_utils.RasaBatchDataGenerator = saved
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR],
+    is_trainable=True,
+)
+class BucketedDIETClassifier(DIETClassifier):
+    """DIETClassifier trained on length-bucketed batches (`LengthBucketedBatches`): the same model,
+    loss and epochs, 2.4 times less time per epoch on this data (bench/RESULTS.md). Prediction,
+    persistence and loading are DIET's own."""
+
+    def train(self, training_data: TrainingData) -> Resource:
+        with _length_bucketed_batches():
+            return super().train(training_data)

@@ -93,3 +93,50 @@ def test_a_topic_diet_is_sure_of_stays_and_buttons_are_untouched(tmp_path):
     assert sure.get(INTENT)["name"] == "carte_grise" and sure.get(INTENT)["confidence"] > 0.9
     assert button.get(INTENT_RANKING_KEY) == [{"name": "carte_vitale", "confidence": 1.0}]
     assert greeting.get(INTENT)["name"] == "greet" and greeting.get(INTENT)["confidence"] == 0.97
+
+
+# -- BucketedDIETClassifier: DIET trained on batches of examples of similar length ----------------
+
+import numpy as np  # noqa: E402
+from rasa.utils.tensorflow.constants import IDS, LABEL, SEQUENCE_LENGTH  # noqa: E402
+from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator  # noqa: E402
+from rasa.utils.tensorflow.model_data import FeatureArray, RasaModelData  # noqa: E402
+
+from bot.nlu_components import LengthBucketedBatches  # noqa: E402
+
+
+def training_like_data(n=900, seed=0):
+    """Examples shaped like Guichet's: mostly short, 3 % long stories, a dozen topics."""
+    rng = np.random.default_rng(seed)
+    lengths = np.where(rng.random(n) < 0.03, rng.integers(45, 60, n), rng.integers(3, 25, n))
+    return RasaModelData(label_key=LABEL, label_sub_key=IDS, data={
+        TEXT: {SEQUENCE_LENGTH: [FeatureArray(lengths, number_of_dimensions=1)],
+               "example": [FeatureArray(np.arange(n), number_of_dimensions=1)]},
+        LABEL: {IDS: [FeatureArray(rng.integers(0, 12, n)[:, None], number_of_dimensions=2)]},
+    })
+
+
+def epoch_batches(generator):
+    """(lengths, example numbers) of each batch of the generator's current epoch."""
+    size = generator._current_batch_size
+    lengths = np.asarray(generator._data[TEXT][SEQUENCE_LENGTH][0])
+    examples = np.asarray(generator._data[TEXT]["example"][0])
+    return [(lengths[i:i + size], examples[i:i + size]) for i in range(0, len(lengths), size)]
+
+
+def test_bucketed_batches_hold_the_same_examples_with_far_less_padding():
+    model_data = training_like_data()
+    padded = {}
+    for name, cls in (("rasa", RasaBatchDataGenerator), ("bucketed", LengthBucketedBatches)):
+        np.random.seed(3)  # the same shuffle and balance of Rasa underneath
+        generator = cls(model_data, batch_size=[64, 256], epochs=10, batch_strategy="balanced")
+        seen, padding = [], 0
+        for _ in range(3):
+            batches = epoch_batches(generator)
+            assert len(batches) == len(generator)
+            padding += sum(int(lengths.max()) * len(lengths) for lengths, _ in batches)
+            seen.append(sorted(int(e) for _, examples in batches for e in examples))
+            generator.on_epoch_end()
+        padded[name] = (padding, seen)
+    assert padded["bucketed"][1] == padded["rasa"][1]  # every epoch: the very same examples
+    assert padded["bucketed"][0] < 0.5 * padded["rasa"][0]
