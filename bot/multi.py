@@ -131,6 +131,16 @@ _REQUEST_WORD = re.compile(
     r"comment|combien|fai[st]|font|obtenir|recuper\w*|activ\w*|c est ou|ou (?:est ce qu|on|je|il|elle) \w+)\b"
 )
 
+# a question or a request of its own (« comment… », « je voudrais… », « est-ce que… »)
+_OWN_QUESTION = re.compile(
+    r"\b(?:comment|pourquoi|combien|est ce qu\w*|puis je|peut on|peut il|peut elle|peux je|pouvez vous|quel\w*|faut il|"
+    r"(?:je|j|il|elle|on) (?:voudr\w*|aimer\w*|veu[tx]|souhait\w*)|c est ou|ou (?:est ce|on|je|il|elle) \w+)\b"
+)
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text)).split())
+
 
 def _fold_keep(text: str) -> str:
     """Folded text with the same length as the original (so that cuts map back to the original)."""
@@ -500,10 +510,14 @@ class MultiDetector:
             if request.topic != OUT_OF_SCOPE:
                 self._first_reading(request, {**dict(known or {}), **shared})
         if (len(requests) == 2 and requests[0].operator is not None and requests[0].operator == requests[1].operator
-                and not any(r.alarm or r.urgent for r in requests)):
+                and not any(r.alarm or r.urgent for r in requests)
+                and not (all(_OWN_QUESTION.search(_plain(r.text)) for r in requests)
+                         and not self.engine.emergencies(text))):
             # two readings of one organisation's démarche: far more often one request told at length
             # (« j'ai eu un refus pour le chômage… pourquoi ils refusent ») than two (one in eight
-            # single-request messages were split this way); the conversation asks what it needs
+            # single-request messages were split this way), unless each asks its own question
+            # (« comment récupérer un colis… et comment on active le coffre-fort Digiposte ») and
+            # nothing tells of a danger (the single path puts it first, whoever it concerns)
             return Detection([])
         requests.sort(key=lambda r: not r.urgent)  # stable: the order typed otherwise
         return Detection(requests, shared)
@@ -519,8 +533,6 @@ class MultiDetector:
     def _first_reading(self, request: Request, facts: Mapping[str, str]) -> None:
         from bot.engine import Outcome
 
-        # a cue of distress (the emergency lists), or of a rupture / distress (the classifiers) for a
-        # topic that has urgent rows: the request may be urgent, it comes first
         # a sign of danger (the emergency lists), of distress or of a rupture (the classifiers) in the
         # request's own words, for an operator that has urgent rows: the request may be urgent, it
         # comes first (its questions will tell)

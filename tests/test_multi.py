@@ -346,3 +346,21 @@ def test_a_clause_about_something_named_before_is_no_request_of_its_own(guichet,
     """« la CAF me les demande » (another body asks for the document) and « comment je conteste leur
     décision » (what, not about what) continue the request before them."""
     assert guichet.detect_requests(text) == []
+
+
+# -- fourth session: two questions to one organisation -------------------------------------------
+
+
+def test_two_questions_to_one_organisation_are_two_requests(guichet):
+    text = "comment je m'inscris à France Travail ? et comment on fait pour trouver une formation de cariste"
+    requests = guichet.detect_requests(text)
+    assert [r.topic for r in requests] == ["inscription_france_travail", "formation_france_travail"]
+    # one question, even of two démarches of the organisation, is still read as one request
+    assert guichet.detect_requests("je m'inscris à France Travail pour trouver une formation de cariste") == []
+
+
+def test_one_request_of_one_organisation_told_at_length_stays_one(guichet):
+    """A story, then one question: the same organisation read twice is still one request."""
+    text = ("Pôle emploi m'a envoyé un courrier de trop-perçu de 600 euros, "
+            "je comprends pas pourquoi ils me réclament ça")
+    assert guichet.detect_requests(text) == []
