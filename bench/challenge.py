@@ -6,7 +6,7 @@ result (see bench/challenge/README.md). Each conversation is driven over the RES
 bot asks is answered from the conversation's `facts` ("je ne sais pas" when the writer gave none),
 alternately by button payload and in words; a list of démarches to choose from is answered by
 picking, as a person reading the titles would, the option of the expected operator whose title shares
-the most words with the message (else the first one). Counsellor-voice
+the most words with the message (else « Aucune de ces démarches » when offered, else the first one). Counsellor-voice
 conversations are sent with the counsellor audience.
 
     .venv/bin/python bench/challenge.py bench/challenge/dev.yml [--out var/challenge-dev.json]
@@ -40,6 +40,7 @@ ANSWER_WORDS = {
 }
 MAX_TURNS = 6
 OUT_OF_SCOPE = "hors_champ"
+NONE_OF_THESE = "aucune"  # bot.render.NONE_OF_THESE
 BENCH_TOKEN = "bench-challenge-token"
 
 
@@ -109,7 +110,7 @@ class Driver:
             elif kind == "choose":
                 questions += 1
                 asked.append("choose")
-                chosen = pick_option(custom["options"], case)
+                chosen = pick_option(custom["options"], case, custom.get("none"))
                 if chosen is None:
                     break
                 message = '/choisir{"demarche": "%s"}' % chosen
@@ -122,13 +123,19 @@ class Driver:
                 "first_numbers": first_numbers, "transcript": transcript}
 
 
-def pick_option(options: List[dict], case: dict) -> Optional[str]:
+def pick_option(options: List[dict], case: dict, none: Optional[dict] = None) -> Optional[str]:
+    """The option of the expected operator whose title shares the most words with the message; when no
+    option is of that operator (or the request is out of scope), « Aucune de ces démarches » if offered,
+    else the first option."""
     from bot.text import terms
 
     if not options:
         return None
     words = set(terms(case["text"]))
-    wanted = [o for o in options if o["demarche"].startswith(f"{case.get('operator')}.")] or options[:1]
+    wanted = [o for o in options if o["demarche"].startswith(f"{case.get('operator')}.")]
+    if not wanted and none is not None:
+        return NONE_OF_THESE
+    wanted = wanted or options[:1]
     return max(wanted, key=lambda o: (len(words & set(terms(o["title"]))), -wanted.index(o)))["demarche"]
 
 

@@ -20,6 +20,7 @@ from bot.render import (
     PUBLIC,
     Reply,
     normalise_audience,
+    NONE_OF_THESE,
     render_choose,
     render_out_of_scope,
     render_outcome,
@@ -206,6 +207,8 @@ class Guichet:
 
     def _choose(self, turn: Turn, audience: str) -> TurnResult:
         demarche_id = _entity(turn.entities, "demarche")
+        if demarche_id == NONE_OF_THESE:
+            return self.none_of_these(turn, audience)
         demarche = self.repo.get(demarche_id) if demarche_id else None
         if demarche is None:
             return TurnResult([Reply("Cette démarche est introuvable. Pouvez-vous reformuler votre demande ?")])
@@ -413,6 +416,8 @@ class Guichet:
     def _case_choose(self, case: "casefile.Case", turn: Turn, audience: str) -> TurnResult:
         """A démarche chosen (hesitation, search) during a case: it joins the case, or is gone back to."""
         demarche_id = _entity(turn.entities, "demarche")
+        if demarche_id == NONE_OF_THESE:
+            return self.none_of_these(turn, audience)
         demarche = self.repo.get(demarche_id) if demarche_id else None
         if demarche is None:
             return self.handle_single(turn)
@@ -484,7 +489,7 @@ class Guichet:
         for topic in topics:
             row = self.representative(topic, turn.text)
             options.append((row.id, row.title))
-        return TurnResult([render_choose(options, audience)], slots)
+        return TurnResult([render_choose(options, audience, none_option=True)], slots)
 
     def _second_miss(self, turn: Turn, audience: str, slots: Dict[str, object]) -> TurnResult:
         if audience == AGENT:
@@ -581,6 +586,25 @@ class Guichet:
             "pas partie : un conseiller France services peut vous indiquer à qui vous adresser."
         )
         return TurnResult([render_out_of_scope(redirect)], {"misses": 0.0})
+
+    def none_of_these(self, turn: Turn, audience: str) -> TurnResult:
+        """« Aucune de ces démarches » after a hesitation: the request, as typed, is not one the bot
+        recognised. A request a counter must not handle gets its redirection (PIMMS list); otherwise
+        the person may rephrase, or ask a counsellor. Nothing is invented: no card is shown."""
+        text = str(turn.slots.get("request_text") or "")
+        if text and self.must_not_do(text):
+            return self.out_of_scope(Turn(intent="hors_champ", text=text, slots=turn.slots, audience=audience))
+        redirect = (
+            "Je ne reconnais donc pas votre demande parmi les démarches que les espaces France services "
+            "accompagnent auprès de leurs 12 organismes partenaires (CAF, Assurance maladie, Assurance retraite, "
+            "Finances publiques, France Travail, MSA, La Poste, France Titres, Chèque énergie, France Rénov', "
+            "Point-justice, Urssaf). Si elle concerne l'un d'eux, reformulez-la en quelques mots, par exemple "
+            "« renouveler ma carte Vitale ». Sinon, un conseiller France services peut vous indiquer à qui "
+            "vous adresser."
+        )
+        reply = render_out_of_scope(redirect)
+        reply.custom["unresolved"] = True  # the web pages offer « Parler à un conseiller » (bot/web/channel.py)
+        return TurnResult([reply], {"pending_question": None})
 
     def outside_redirect(self, text: str, audience: str) -> str:
         """Where to go for a request outside the référentiel: the PIMMS list's entry, else in general terms."""

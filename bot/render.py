@@ -274,18 +274,25 @@ def _render_distress_without_operator(outcome: Outcome, audience: str) -> Reply:
 # -- other replies ----------------------------------------------------------------------
 
 
-def render_choose(options: Sequence[Tuple[str, str]], audience: str) -> Reply:
-    """Hesitation between a few démarches: (demarche id, title) pairs as buttons."""
+NONE_OF_THESE = "aucune"  # the `demarche` of the « none of these » button of a hesitation
+NONE_OF_THESE_TITLE = "Aucune de ces démarches"
+
+
+def render_choose(options: Sequence[Tuple[str, str]], audience: str, none_option: bool = False) -> Reply:
+    """Hesitation between a few démarches: (demarche id, title) pairs as buttons; with `none_option`,
+    a last button says that none of them is the request (custom `none`)."""
     text = (
         "Je ne suis pas certain d'avoir bien compris. S'agit-il de l'une de ces démarches ?"
         if normalise_audience(audience) == PUBLIC
         else "Demande ambiguë : laquelle de ces démarches correspond ?"
     )
-    return Reply(
-        text=text,
-        buttons=[{"title": title, "payload": f'/choisir{{"demarche": "{demarche_id}"}}'} for demarche_id, title in options],
-        custom={"type": "choose", "options": [{"demarche": d, "title": t} for d, t in options]},
-    )
+    buttons = [{"title": title, "payload": f'/choisir{{"demarche": "{demarche_id}"}}'} for demarche_id, title in options]
+    custom = {"type": "choose", "options": [{"demarche": d, "title": t} for d, t in options]}
+    if none_option and options:
+        none = {"title": NONE_OF_THESE_TITLE, "payload": f'/choisir{{"demarche": "{NONE_OF_THESE}"}}'}
+        buttons.append(none)
+        custom["none"] = none
+    return Reply(text=text, buttons=buttons, custom=custom)
 
 
 def render_out_of_scope(redirect: str) -> Reply:

@@ -272,3 +272,24 @@ def test_distress_wins_on_every_entry_point(guichet):
     ):
         answer = payload(call("je n'ai plus envie de vivre"), "answer")
         assert answer["category"] == "urgent" and "3114" in [n["value"] for n in answer["emergency_numbers"]]
+
+
+def test_none_of_the_proposed_demarches_is_an_exit_not_a_wrong_card(guichet):
+    """A hesitation offers « Aucune de ces démarches »: chosen, no card is shown; the person may
+    rephrase or ask a counsellor (offered on the public pages), or is sent where a listed request goes."""
+    ranking = [("nlu_fallback", 0.5), ("aide_logement", 0.3), ("famille_naissance", 0.1), ("carte_vitale", 0.04)]
+    first = guichet.fallback(Turn(intent="nlu_fallback", text="je cherche un plombier pour une fuite", ranking=ranking))
+    choose = payload(first, "choose")
+    assert first.replies[0].buttons[-1] == choose["none"] and choose["none"]["title"] == "Aucune de ces démarches"
+    assert all(o["demarche"] != "aucune" for o in choose["options"])
+    none = run(guichet, "choisir", choose["none"]["payload"], slots=first.slots,
+               entities=[{"entity": "demarche", "value": "aucune"}])
+    out = payload(none, "out_of_scope")
+    assert "reformulez" in out["redirect"] and "conseiller France services" in out["redirect"] and out["unresolved"]
+    assert not [r for r in none.replies if (r.custom or {}).get("type") == "answer"]
+
+    # a request the PIMMS list names keeps its own redirection
+    listed = run(guichet, "choisir", choose["none"]["payload"], slots={**first.slots,
+                 "request_text": "vous pouvez me donner un peu d argent pour finir le mois"},
+                 entities=[{"entity": "demarche", "value": "aucune"}])
+    assert payload(listed, "out_of_scope")["redirect"] != out["redirect"]
