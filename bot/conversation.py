@@ -36,6 +36,8 @@ _ASKED_FOR = re.compile(
     r"\b(demande\w*|reclame\w*|veut|veulent|exige\w*|faut|besoin|fourni\w*|envoy\w*|renvoy\w*|retrouv\w*|trouv\w*"
     r"|telecharg\w*|recup\w*|obten\w*|imprim\w*|donn\w*|perdu\w*|paume\w*|ou est|ou sont)\b"
 )
+# characters before and after a document's name where the words asking for it are looked for
+ASKED_BEFORE, ASKED_AFTER = 35, 40
 # lowest NLU confidence at which the likeliest topic names the operator of an urgent answer
 RANKED_OPERATOR_MIN = 0.2
 # Slots that describe the current request (reset when a new request starts).
@@ -554,8 +556,15 @@ class Guichet:
             return None
         current = set(_unique_operators(self.repo.topic(topic))) if topic else set()
         for pattern, asked, operator in self._documents:
-            if pattern.search(norm) and asked in self.topics and operator not in current:
-                return asked
+            if asked not in self.topics or operator in current:
+                continue
+            # the asking words go with the document (« la CAF me réclame mon avis d'impôt », « l'attestation
+            # que la CAF me demande »), not with another request of the sentence (« il demande l'aide
+            # juridictionnelle et a apporté ses avis d'imposition »)
+            for found in pattern.finditer(norm):
+                around = norm[max(0, found.start() - ASKED_BEFORE):found.start()] + " | " + norm[found.end():found.end() + ASKED_AFTER]
+                if _ASKED_FOR.search(around):
+                    return asked
         return None
 
     def _beyond_referentiel(self, turn: Turn, nlu_sure: bool) -> bool:

@@ -31,6 +31,8 @@ def test_the_document_asked_for_decides(guichet, nlu_topic, text, operator):
 @pytest.mark.parametrize("topic, text", [
     ("aide_logement", "la caf a baissé mon apl à cause de mon avis d'imposition"),  # mentioned, not asked for
     ("impot_revenu", "je dois envoyer mon avis d'impôt aux impôts"),  # the same operator: nothing to change
+    # the asking words belong to another request of the sentence
+    ("aide_juridictionnelle", "elle fait une demande d'aide juridictionnelle pour son divorce et elle a ses avis d'imposition sur elle"),
 ])
 def test_a_document_merely_mentioned_changes_nothing(guichet, topic, text):
     assert guichet.document_asked(text, topic) is None
