@@ -131,6 +131,8 @@ _REQUEST_WORD = re.compile(
     r"comment|combien|fai[st]|font|obtenir|recuper\w*|activ\w*|c est ou|ou (?:est ce qu|on|je|il|elle) \w+)\b"
 )
 
+# a request that is itself a problem on one's file (a refusal, a decrease, a debt…): a story after it explains it
+_PROBLEM = re.compile(r"\b(?:refus\w*|rejet\w*|suppr\w*|baiss\w*|trop percu|indu|contest\w*|radi\w*|sanction\w*)\b")
 # a question or a request of its own (« comment… », « je voudrais… », « est-ce que… »)
 _OWN_QUESTION = re.compile(
     r"\b(?:comment|pourquoi|combien|est ce qu\w*|puis je|peut on|peut il|peut elle|peux je|pouvez vous|quel\w*|faut il|"
@@ -410,7 +412,8 @@ class MultiDetector:
             joined = ", ".join(unclear)
             unclear.clear()
             if self._story_of_rupture(joined, found):
-                topic = self._story_topic(joined)
+                plain_before = not _PROBLEM.search(_plain(found[-1].text))
+                topic = self._story_topic(joined, found[-1].topic if plain_before else None)
                 if topic is not None:
                     found.append(Request(topic[0], joined, topic[1], alarm=True))
                     return
@@ -447,25 +450,38 @@ class MultiDetector:
                 unclear.append(segment)
                 continue
             settle()
-            if found and found[-1].topic == topic:
+            if found and found[-1].topic == topic and not self._story_beside(segment, found[-1]):
                 found[-1].text += ", " + segment
                 found[-1].confidence = max(found[-1].confidence, confidence)
                 continue
-            found.append(Request(topic, segment, confidence))
+            found.append(Request(topic, segment, confidence, alarm=found[-1].topic == topic if found else False))
         settle()
         return found
 
-    def _story_topic(self, story: str) -> Optional[Tuple[str, float]]:
+    def _story_beside(self, segment: str, previous: Request) -> bool:
+        """A clause of the previous request's topic that tells of a payment or a right that stopped,
+        after a request that does not (« il demande une attestation de paiement de sa retraite » then
+        « sa pension n'est plus versée depuis deux mois »): a request of its own, likely urgent."""
+        interrupted = getattr(self.engine, "interrupted", None)
+        if interrupted is None or previous.alarm or len(terms(segment)) < STORY_TERMS or _PROBLEM.search(_plain(previous.text)):
+            return False
+        return interrupted(segment, STORY_RUPTURE) and not interrupted(previous.text)
+
+    def _story_topic(self, story: str, previous: Optional[str] = None) -> Optional[Tuple[str, float]]:
         """The topic of a story of interruption: among the operators it names, else the benefit it
-        names; a story that names neither continues the request before it (« j'ai eu un refus pour le
-        chômage, ils disent que je n'ai pas assez travaillé »)."""
+        names, else the previous request's topic when the story may read as it (« un relevé de ses
+        paiements de retraite » then « sa pension ne tombe plus depuis deux mois »: the payments
+        stopped, a request of its own) — `previous` is None when that request is itself a problem the
+        story explains (« j'ai eu un refus pour le chômage, ils disent que je n'ai pas assez travaillé »):
+        the story continues it."""
         named = self.operators_named(story) if self.operators_named else []
         if named:
             ranking = self.rank(story)
             return ranking[0] if ranking else None
         benefit = self.benefit_topic(story) if self.benefit_topic is not None else None
         if benefit is None:
-            return None
+            ranking = dict(self.rank(story))  # its three likeliest topics
+            return (previous, ranking[previous]) if previous in ranking else None
         return benefit, dict(self.rank(story)).get(benefit, self.min_confidence)
 
     def _story_of_rupture(self, story: str, found: Sequence[Request]) -> bool:

@@ -364,3 +364,14 @@ def test_one_request_of_one_organisation_told_at_length_stays_one(guichet):
     text = ("Pôle emploi m'a envoyé un courrier de trop-perçu de 600 euros, "
             "je comprends pas pourquoi ils me réclament ça")
     assert guichet.detect_requests(text) == []
+
+
+def test_a_stopped_payment_told_after_a_plain_request_of_its_topic_is_its_own_urgent_request(guichet):
+    """« un relevé de ses paiements de retraite », then « sa pension ne tombe plus »: two requests of
+    one topic, the stopped payment first (urgent), the plain one kept."""
+    text = ("Madame voudrait un relevé de ses paiements de retraite pour sa banque. En discutant, sa pension ne "
+            "tombe plus depuis deux mois et elle n'a plus rien sur son compte. Elle veut aussi mensualiser sa taxe foncière.")
+    requests = guichet.detect_requests(text)
+    assert [(r.operator, r.urgent) for r in requests] == [
+        ("assurance_retraite", True), ("assurance_retraite", False), ("finances_publiques", False)]
+    assert "ne tombe plus" in requests[0].text and "relevé" in requests[1].text

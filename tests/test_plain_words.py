@@ -64,6 +64,7 @@ def test_sleeping_in_a_car_is_no_shelter(engine):
     "son fils le menace et l'a frappé la semaine dernière, il veut sa carte vitale",
     "mon ex m'a giflée devant les enfants, je dois refaire mes papiers",
     "elle a peur de rentrer chez elle le soir, elle demande la prime d'activité",
+    "son compagnon la menace et elle n'ose plus rentrer chez elle",
 ])
 def test_violence_told_in_the_past_or_by_its_fear_is_an_emergency(engine, text):
     assert [k.label for k in engine.emergencies(text)] == ["Violences conjugales ou intrafamiliales"], text
@@ -71,5 +72,6 @@ def test_violence_told_in_the_past_or_by_its_fear_is_an_emergency(engine, text):
 
 def test_a_threat_that_is_a_noun_or_a_push_by_a_horse_is_no_violence(engine):
     for text in ("la menace d'une coupure d'électricité", "le cheval l'a bousculée, elle s'est cassé le bras",
-                 "les menaces de saisie de la banque"):
+                 "les menaces de saisie de la banque",
+                 "elle vit sous la menace d'une expulsion"):
         assert engine.emergencies(text) == (), text
