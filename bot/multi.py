@@ -136,7 +136,8 @@ _PROBLEM = re.compile(r"\b(?:refus\w*|rejet\w*|suppr\w*|baiss\w*|trop percu|indu
 # a question or a request of its own (« comment… », « je voudrais… », « est-ce que… »)
 _OWN_QUESTION = re.compile(
     r"\b(?:comment|pourquoi|combien|est ce qu\w*|puis je|peut on|peut il|peut elle|peux je|pouvez vous|quel\w*|faut il|"
-    r"(?:je|j|il|elle|on) (?:voudr\w*|aimer\w*|veu[tx]|souhait\w*)|c est ou|ou (?:est ce|on|je|il|elle) \w+)\b"
+    r"(?:je|j|il|elle|on) (?:voudr\w*|aimer\w*|veu[tx]|souhait\w*|cherche|doi[st])|(?:j ai|jai|il a|elle a|on a) besoin|"
+    r"(?:il|elle) (?:me|lui|nous) faut|c est ou|ou (?:est ce|on|je|il|elle) \w+)\b"
 )
 
 
