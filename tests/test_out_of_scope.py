@@ -49,6 +49,7 @@ BODIES = {
         "engie me reclame 600e de regul, jpeux payer en plusieurs fois ?",
         "cmt resilier mon contrat de gaz chez total energie, je demenage",
         "Mme en litige avec Veolia sur sa facture d'eau, compteur mal relevé",
+        "j'ai une dette de 400 euros chez Engie, je peux étaler le paiement avec eux ?",  # one debt: the supplier's
     ]),
     "mdph": ("mdph", "invalidite", [
         "je dois remplir le dossier mdph pour mon fils autiste, c koi les papiers",
@@ -105,6 +106,7 @@ NEAR_MISSES = [
     ("probleme_juridique", "litige avec mon assurance habitation, je voudrais connaître mes droits"),
     ("cadastre_urbanisme", "taxe d'aménagement après mon permis de construire, je comprends pas le montant"),
     ("surendettement", "trop de crédits Cofidis et Cetelem, je veux faire un dossier de surendettement"),
+    ("surendettement", "j'ai plusieurs dettes, EDF, le loyer, un crédit, je m'en sors plus"),
     ("maprimerenov", "MaPrimeRénov' pour changer ma chaudière, ma facture EDF est trop haute"),
     ("carte_vitale", "étudiant qui part en Erasmus, il me faut la carte européenne d'assurance maladie"),
     ("succession", "assurance vie de ma mère décédée, comment la déclarer aux impôts"),
