@@ -20,7 +20,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table, Text, delete, insert, select, update
+from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table, Text, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from bot.config import DAYS, Settings
@@ -41,6 +41,8 @@ MAX_TEXTS = 5
 MAX_COUNSELLOR_MESSAGE = 1000
 MAX_CONTACT = 120
 MAX_NOTE = 500
+# callback requests waiting at once, all channels: beyond it, a public form cannot fill the table
+MAX_PENDING_CALLBACKS = 200
 
 metadata = MetaData()
 cases = Table(
@@ -231,6 +233,10 @@ def record_callback(engine: Engine, channel: object, contact: object, consent: o
     now = time.time() if now is None else now
     with writing(engine).begin() as conn:
         _ready(conn)
+        pending = conn.execute(select(func.count()).select_from(callbacks)).scalar_one()
+        if pending >= MAX_PENDING_CALLBACKS:
+            raise CallbackError("Les demandes de rappel sont trop nombreuses pour le moment : rien n'a été enregistré. "
+                                "Présentez-vous à votre espace France services pendant ses horaires d'ouverture.")
         result = conn.execute(insert(callbacks).values(channel=channel, contact=contact[:MAX_CONTACT], note=text,
                                                        consent_at=now, created_at=now))
     return int(result.inserted_primary_key[0])

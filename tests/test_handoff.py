@@ -66,6 +66,18 @@ def test_callbacks_need_consent_and_are_purged(tmp_path):
     assert not handoff.handle_callback(engine, old)
 
 
+def test_pending_callbacks_are_capped(tmp_path, monkeypatch):
+    engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    monkeypatch.setattr(handoff, "MAX_PENDING_CALLBACKS", 3)
+    for n in range(3):
+        handoff.record_callback(engine, "chat", f"06 12 34 56 7{n}", True, None)
+    with pytest.raises(handoff.CallbackError, match="trop nombreuses"):
+        handoff.record_callback(engine, "borne", "06 12 34 56 79", True, None)
+    assert len(handoff.pending_callbacks(engine)) == 3
+    handoff.handle_callback(engine, handoff.pending_callbacks(engine)[0]["id"])  # one handled: room again
+    handoff.record_callback(engine, "borne", "06 12 34 56 79", True, None)
+
+
 def test_queue_order_take_and_hand_back(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}")
     calm, _ = handoff.open_case(engine, "chat-a", "chat", {"urgent": False}, now=100)

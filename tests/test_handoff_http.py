@@ -354,7 +354,13 @@ def test_callback_needs_consent_then_is_shown_handled_and_purged(site):
             with sqlite3.connect(site["db"]) as db:
                 row = db.execute("SELECT * FROM callback_requests").fetchone()
             assert person.session_id not in json.dumps(row)
-            await counsellor.sio.emit("callback_done", {"case": callback["id"]})
+            # a page cannot fill the table: a second request is taken (a corrected number), not a third
+            again = await person.sio.call("callback_request", {"contact": "06 12 34 56 79", "consent": True})
+            third = await person.sio.call("callback_request", {"contact": "06 12 34 56 70", "consent": True})
+            assert again["ok"] is True and third["ok"] is False and "déjà enregistrée" in third["error"]
+            q = await counsellor.until("queue", lambda q: len(q["callbacks"]) == 2, 10)
+            for done in q["callbacks"]:
+                await counsellor.sio.emit("callback_done", {"case": done["id"]})
             await counsellor.until("queue", lambda q: not q["callbacks"], 10)
         finally:
             await person.close()

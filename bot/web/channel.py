@@ -97,6 +97,11 @@ CALLBACK_OFFER = (
     "Si vous le souhaitez, laissez un numéro de téléphone ou une adresse électronique : un conseiller vous "
     "recontactera pendant les horaires d'ouverture."
 )
+CALLBACKS_PER_CONNECTION = 2  # a page that sends more is not a person asking to be called back
+CALLBACK_ALREADY = (
+    "Votre demande de rappel est déjà enregistrée : un conseiller France services vous recontactera. Pour la "
+    "modifier, présentez-vous à votre espace France services pendant ses horaires d'ouverture."
+)
 CALLBACK_STORED = (
     "Votre demande de rappel est enregistrée. Un conseiller France services vous recontactera pendant les horaires "
     "d'ouverture ; votre moyen de contact sera effacé une fois le rappel fait."
@@ -642,11 +647,15 @@ class GuichetSocketIOInput(InputChannel):
             data = data if isinstance(data, dict) else {}
             if session["channel"] not in PUBLIC_PAGES:
                 return {"ok": False, "error": "Canal inconnu."}
+            if session.get("callbacks", 0) >= CALLBACKS_PER_CONNECTION:
+                return {"ok": False, "error": CALLBACK_ALREADY}
             try:
                 await _in_thread(handoff.record_callback, services.database(), session["channel"], data.get("contact"),
                                  data.get("consent"), data.get("note"))
             except handoff.CallbackError as exc:
                 return {"ok": False, "error": str(exc)}
+            session["callbacks"] = session.get("callbacks", 0) + 1
+            await sio.save_session(sid, session)
             await self._broadcast_queue()
             return {"ok": True, "text": CALLBACK_STORED}
 
