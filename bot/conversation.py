@@ -477,8 +477,8 @@ class Guichet:
             return self._distress(turn, audience)
         if self.must_not_do(turn.text) or self._beyond_referentiel(turn, nlu_sure=False):
             return self.out_of_scope(Turn(**{**turn.__dict__, "intent": "hors_champ"}))
-        asked = self.document_asked(turn.text) or self.benefit_stopped(turn)
-        if asked:  # « la CAF me réclame mon avis d'impôt », « le RSA a sauté »: no hesitation
+        asked = self.document_asked(turn.text) or self.benefit_stopped(turn) or self.alarm_topic(turn)
+        if asked:  # « la CAF me réclame mon avis d'impôt », « le RSA a sauté », distress: no hesitation
             return self._new_request(asked, turn.text, turn.slots, audience)
         misses = int(float(turn.slots.get("misses") or 0)) + 1
         slots: Dict[str, object] = {"misses": float(misses), "request_text": turn.text, "pending_question": None}
@@ -532,6 +532,19 @@ class Guichet:
         found = [(m.start(), topic) for pattern, topic in self._benefits for m in [pattern.search(norm)]
                  if m is not None and topic in self.topics]
         return min(found)[1] if found else None
+
+    def alarm_topic(self, turn: Turn) -> Optional[str]:
+        """A hesitation of the NLU between démarches of the one organisation the text names, with a
+        sign of distress or of a rupture (« je tiens plus, ma prime d'activité de la caf a disparu »):
+        no list to choose from, the likeliest of its démarches, so that the distress question comes
+        first and the organisation's urgent rows apply (a missed urgent situation costs a person)."""
+        named = self.operators_named(turn.text)
+        if len(named) != 1 or not self.engine.knowledge.urgent_rows(named[0]) or not self.engine.alarm(turn.text):
+            return None
+        for topic, _ in sorted(turn.ranking, key=lambda p: -p[1]):
+            if topic in self.topics and named[0] in _unique_operators(self.repo.topic(topic)):
+                return topic
+        return None
 
     def benefit_stopped(self, turn: Turn) -> Optional[str]:
         """The topic of the benefit the person says has stopped (« le RSA a sauté depuis le mois dernier »),

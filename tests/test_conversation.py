@@ -293,3 +293,25 @@ def test_none_of_the_proposed_demarches_is_an_exit_not_a_wrong_card(guichet):
                  "request_text": "vous pouvez me donner un peu d argent pour finir le mois"},
                  entities=[{"entity": "demarche", "value": "aucune"}])
     assert payload(listed, "out_of_scope")["redirect"] != out["redirect"]
+
+
+def test_a_hesitation_with_distress_about_one_organisation_asks_the_distress_question_first(repo):
+    """The NLU hesitates between CAF démarches but the words show distress: no list to choose from,
+    the distress question comes first and leads to the CAF's urgent row."""
+    from bot import services
+
+    guichet = Guichet(repo, signals=services.signals())
+    ranking = [("nlu_fallback", 0.4), ("aides_sociales", 0.2), ("rsa_prime_activite", 0.18), ("aide_logement", 0.1)]
+    text = "je n'en peux plus, ma prime d'activité de la caf a disparu et les factures s'entassent"
+    first = guichet.fallback(Turn(intent="nlu_fallback", text=text, ranking=ranking))
+    question = payload(first, "question")
+    assert question["key"] == "detresse"
+    result = run(guichet, "affirm", "oui", slots=first.slots)
+    while payload(result)["type"] == "question":
+        result = run(guichet, "affirm", "oui", slots=result.slots)
+    card = payload(result, "answer")
+    assert card["category"] == "urgent" and card["operator"] == "caf"
+    # the same hesitation without distress still offers the list
+    calm = guichet.fallback(Turn(intent="nlu_fallback", text="une question sur ma prime d'activité de la caf",
+                                 ranking=ranking))
+    assert payload(calm, "choose")["options"]
