@@ -21,6 +21,7 @@ DEFAULT_TRACKER_DB = "var/tracker.db"  # relative to the project root (where the
 DEFAULT_RASA_PORT = 5005  # Rasa's own default
 DEFAULT_AGENT_CODE_FILE = "var/code-conseiller.txt"  # created at first use when GUICHET_AGENT_TOKEN is unset
 DEFAULT_AGENT_SESSION_S = 10 * 3600  # a counsellor session lasts a working day
+DEFAULT_HANDOFF_GRACE_S = 120  # a person disconnected that long leaves the counsellors' queue
 DEFAULT_TIMEZONE = "Europe/Paris"
 MIN_API_TOKEN = 16  # characters of GUICHET_API_TOKEN, at least
 
@@ -49,6 +50,7 @@ class Settings:
     opening_schedule: Tuple[Tuple[int, int, int], ...] = ()  # (weekday 0=Monday, start, end minutes)
     opening_error: Optional[str] = None  # why GUICHET_OPENING_HOURS could not be read (French)
     timezone: str = DEFAULT_TIMEZONE  # GUICHET_TIMEZONE: the structure's local time
+    handoff_grace_s: int = DEFAULT_HANDOFF_GRACE_S  # a person disconnected that long leaves the queue
     signals_dir: Path = PROJECT_ROOT / "data" / "signals"  # phrasings of bot.signals' classifiers
     nlu_dir: Path = PROJECT_ROOT / "data" / "nlu"  # Rasa NLU data (démarche phrasings: negatives of bot.signals)
 
@@ -166,6 +168,7 @@ def get_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         agent_token=env.get("GUICHET_AGENT_TOKEN") or None,
         agent_code_file=Path(env.get("GUICHET_AGENT_CODE_FILE") or PROJECT_ROOT / DEFAULT_AGENT_CODE_FILE),
         agent_session_s=max(1, _int(env.get("GUICHET_AGENT_SESSION_SECONDS"), DEFAULT_AGENT_SESSION_S)),
+        handoff_grace_s=max(1, _int(env.get("GUICHET_HANDOFF_GRACE_SECONDS"), DEFAULT_HANDOFF_GRACE_S)),
         rasa_port=_int(env.get("GUICHET_RASA_PORT"), DEFAULT_RASA_PORT),
         api_token=env.get("GUICHET_API_TOKEN") or None,
         allowed_origins=origins,

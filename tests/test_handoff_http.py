@@ -35,7 +35,8 @@ def site(kb_engine, tmp_path_factory):
     shutil.copyfile(kb_engine.url.database, database)
     processes = Processes(logs)
     env = base_env(GUICHET_DB_URL=f"sqlite:///{database}", GUICHET_TRACKER_DB=str(logs / "tracker.db"),
-                   GUICHET_AGENT_TOKEN=CODE, GUICHET_OPENING_HOURS="tous les jours de 0 h à 24 h")
+                   GUICHET_AGENT_TOKEN=CODE, GUICHET_OPENING_HOURS="tous les jours de 0 h à 24 h",
+                   GUICHET_HANDOFF_GRACE_SECONDS=str(GRACE))
     try:
         [base] = start_stacks(processes, logs, model_copy(logs), env, credentials=ROOT / "credentials.yml")
         host, port = base.rsplit("//", 1)[1].split(":")
@@ -43,6 +44,9 @@ def site(kb_engine, tmp_path_factory):
                "env": env}
     finally:
         processes.stop()
+
+
+GRACE = 3  # seconds a disconnected person keeps a place in the queue (GUICHET_HANDOFF_GRACE_SECONDS)
 
 
 class Client:
@@ -67,11 +71,11 @@ class Client:
     def queue_of(self, name):
         return self.events.setdefault(name, asyncio.Queue())
 
-    async def connect(self):
+    async def connect(self, session_id=None):
         headers = {"Origin": self.site["base"], **({"Cookie": self.cookie} if self.cookie else {})}
         await self.sio.connect(self.site["base"], headers=headers, auth={"channel": self.channel},
                                transports=["polling"], socketio_path="/socket.io", wait_timeout=30)
-        await self.sio.emit("session_request", {"session_id": None})
+        await self.sio.emit("session_request", {"session_id": session_id})
         self.session_id = await self.next("session_confirm")
         return self
 
@@ -218,6 +222,38 @@ def test_words_at_the_kiosk_and_a_counsellor_arrives(site):
             update = await counsellor.until("queue", lambda q: all(c["id"] != case["id"] for c in q["cases"]), 10)
             return update
         finally:
+            await person.close()
+            await counsellor.close()
+
+    run(scenario())
+
+
+def test_a_person_gone_leaves_the_queue_after_the_grace_period_a_reload_does_not(site):
+    engine = make_engine(f"sqlite:///{site['db']}")
+
+    async def scenario():
+        counsellor = await Client(site, "conseiller", console_cookie(site)).connect()
+        person = await Client(site, "borne").connect()
+        closing = []  # a clean disconnect is sent at once; the client then waits for its long-poll
+        try:
+            await person.say("je voudrais parler à un conseiller")
+            await person.until("bot_uttered", is_handoff("queued"))
+            sender, case = person.sender, handoff.active_case(engine, person.sender)
+            assert case is not None
+            # a reload: the page goes and comes back within the grace period, the place is kept
+            closing.append(asyncio.ensure_future(person.sio.disconnect()))
+            await asyncio.sleep(0.5)
+            person = await Client(site, "borne").connect(session_id=person.session_id)
+            assert person.sender == sender and (await person.next("handoff_state", 10))["state"] == "waiting"
+            await asyncio.sleep(GRACE + 2)
+            assert handoff.active_case(engine, sender) is not None
+            # the kiosk left: after the grace period the case leaves every console's queue
+            closing.append(asyncio.ensure_future(person.sio.disconnect()))
+            await counsellor.until("queue", lambda q: all(c["id"] != case["id"] for c in q["cases"]), GRACE + 10)
+            assert handoff.get_case(engine, case["id"])["status"] == handoff.LEFT
+        finally:
+            for task in closing:
+                task.cancel()
             await person.close()
             await counsellor.close()
 

@@ -529,6 +529,7 @@ class GuichetSocketIOInput(InputChannel):
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
         self.socketio_path = socketio_path
+        self._background: set = set()  # tasks waiting for a disconnected person (kept until they end)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # Same origin or a site of GUICHET_ALLOWED_ORIGINS (never "any origin": a page elsewhere must not
@@ -629,9 +630,14 @@ class GuichetSocketIOInput(InputChannel):
             sender = session.get("sender")
             if not sender or session["channel"] not in PUBLIC_PAGES:
                 return {"ok": False}
+            return {"ok": await person_left(sender)}
+
+        async def person_left(sender: str) -> bool:
+            """The person leaves the queue or the exchange (button, or gone): the case ends, the
+            counsellor holding it is told, the queue of every console is updated."""
             case = await _in_thread(handoff.leave, services.database(), sender)
             if case is None:
-                return {"ok": False}
+                return False
             text = LEFT_TEXT
             await self._append(sender, [self._resume_event(case, "left")] if case["status"] == handoff.TAKEN else [],
                                text, {"type": "handoff", "state": "left"})
@@ -639,7 +645,32 @@ class GuichetSocketIOInput(InputChannel):
             await sio.emit("case_ended", {"case": case["id"], "reason": "left",
                                           "text": "La personne a quitté l'échange."}, room=_case_room(case["id"]))
             await self._broadcast_queue()
-            return {"ok": True}
+            return True
+
+        async def gone_after_grace(sender: str) -> None:
+            """A person's page closed (kiosk left, tab closed): after the grace period, unless a page of
+            the conversation is connected again (a reload), the person leaves the queue. Presence is
+            known per instance: with several instances, sticky sessions (docs/deploy.md) bring a
+            reload back to the same one."""
+            await asyncio.sleep(get_settings().handoff_grace_s)
+            if any(True for _ in sio.manager.get_participants("/", sender)):
+                return
+            try:
+                if await _active_case(sender) is not None:
+                    await person_left(sender)
+            except Exception:  # noqa: BLE001 - a background task: the log keeps the trace
+                logger.exception("Guichet: the case of a disconnected person could not be closed")
+
+        @sio.on("disconnect")
+        async def disconnect(sid: str, *_reason: Any) -> None:
+            try:
+                session = await sio.get_session(sid)
+            except KeyError:
+                return
+            sender = session.get("sender")
+            if sender and session.get("channel") in PUBLIC_PAGES:
+                self._background.add(task := asyncio.ensure_future(gone_after_grace(sender)))
+                task.add_done_callback(self._background.discard)
 
         @sio.on("callback_request")
         async def callback_request(sid: str, data: Any = None) -> Dict[str, Any]:
