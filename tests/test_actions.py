@@ -80,7 +80,10 @@ def test_fallback_action_offers_choices(domain):
     ranking = [{"name": "nlu_fallback", "confidence": 0.35}, {"name": "aide_logement", "confidence": 0.3},
                {"name": "famille_naissance", "confidence": 0.2}, {"name": "greet", "confidence": 0.1}]
     messages, slots = run(ActionFallback(), domain, "nlu_fallback", "les sous du loyer", ranking=ranking)
-    assert customs(messages)[0]["type"] == "choose" and len(messages[0]["buttons"]) == 2
+    custom = customs(messages)[0]
+    assert custom["type"] == "choose" and len(custom["options"]) == 2
+    # the two démarches, then « Aucune de ces démarches »
+    assert len(messages[0]["buttons"]) == 3 and messages[0]["buttons"][-1] == custom["none"]
     assert slots["misses"] == 1.0
 
 
