@@ -63,22 +63,29 @@ def predict(guichet, text: str) -> List[dict]:
 
 
 def match(expected: Sequence[dict], predicted: Sequence[dict]) -> Dict[int, int]:
-    """expected index -> predicted index: same operator, then same category, then shared words."""
+    """expected index -> predicted index: same operator, then same category, then shared words.
+
+    Two passes: first the pairs of the same operator and category, then the rest by operator — so that
+    an earlier expected request of another category never takes the predicted request that matches a
+    later one exactly (an urgent request found, credited to a niveau 1 request of its organisation)."""
     pairs: Dict[int, int] = {}
     used = set()
-    for i, want in enumerate(expected):
-        options = [j for j, got in enumerate(predicted) if j not in used and got.get("operator") == want.get("operator")]
-        if not options:
-            continue
-        want_words = set(terms(str(want.get("what") or "")))
+    for same_category in (True, False):
+        for i, want in enumerate(expected):
+            if i in pairs:
+                continue
+            options = [j for j, got in enumerate(predicted) if j not in used and got.get("operator") == want.get("operator")
+                       and (not same_category or got.get("category") == want.get("category"))]
+            if not options:
+                continue
+            want_words = set(terms(str(want.get("what") or "")))
 
-        def score(j: int):
-            got = predicted[j]
-            return (got.get("category") == want.get("category"), len(want_words & set(terms(str(got.get("title"))))), -j)
+            def score(j: int):
+                return len(want_words & set(terms(str(predicted[j].get("title"))))), -j
 
-        best = max(options, key=score)
-        pairs[i] = best
-        used.add(best)
+            best = max(options, key=score)
+            pairs[i] = best
+            used.add(best)
     return pairs
 
 

@@ -262,6 +262,14 @@ def test_bench_matching_rules():
     assert summary["recall"] == round(2 / 3, 3) and summary["precision"] == round(2 / 3, 3)
     late = bench.score_case(case, list(reversed(predicted)))
     assert not late["urgent_first"]
+    # two niveau 1 requests and an urgent one of one organisation, two found (the urgent one and one
+    # other): the urgent one found is credited to the urgent request, not taken by the second niveau 1
+    three = {"id": "y", "voice": "public", "text": "…", "requests": [
+        {"operator": "caf", "category": "niveau_1", "what": "aide au logement"},
+        {"operator": "caf", "category": "niveau_1", "what": "naissance"},
+        {"operator": "caf", "category": "urgent", "what": "RSA coupé"}]}
+    row = bench.score_case(three, predicted[:2])
+    assert row["urgent_found"] == 1 and row["category_right"] == 2 and row["urgent_first"]
 
 
 def test_counsellor_can_reorder_and_add_a_demarche_found_by_search(guichet, repo):
