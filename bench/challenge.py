@@ -32,6 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
+from bot.render import NONE_OF_THESE  # noqa: E402
+
 ANSWER_BUTTON = {"oui": "/affirm", "non": "/deny", "inconnu": "/je_ne_sais_pas"}
 ANSWER_WORDS = {
     "oui": ["oui", "oui c'est ça", "ben oui", "oui tout a fait"],
@@ -40,7 +42,6 @@ ANSWER_WORDS = {
 }
 MAX_TURNS = 6
 OUT_OF_SCOPE = "hors_champ"
-NONE_OF_THESE = "aucune"  # bot.render.NONE_OF_THESE
 BENCH_TOKEN = "bench-challenge-token"
 
 

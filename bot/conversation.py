@@ -36,6 +36,9 @@ _ASKED_FOR = re.compile(
     r"\b(demande\w*|reclame\w*|veut|veulent|exige\w*|faut|besoin|fourni\w*|envoy\w*|renvoy\w*|retrouv\w*|trouv\w*"
     r"|telecharg\w*|recup\w*|obten\w*|imprim\w*|donn\w*|perdu\w*|paume\w*|ou est|ou sont)\b"
 )
+# the 12 operators, as the public names them
+PARTNERS = ("CAF, Assurance maladie, Assurance retraite, Finances publiques, France Travail, MSA, La Poste, "
+            "France Titres, Chèque énergie, France Rénov', Point-justice, Urssaf")
 # characters before and after a document's name where the words asking for it are looked for
 ASKED_BEFORE, ASKED_AFTER = 35, 40
 # lowest NLU confidence at which the likeliest topic names the operator of an urgent answer
@@ -603,8 +606,7 @@ class Guichet:
             return TurnResult([render_out_of_scope(self.outside_redirect(turn.text, audience))], {"misses": 0.0})
         redirect = (
             "Je suis Guichet, l'assistant des espaces France services. Je vous aide pour les démarches auprès des "
-            "12 organismes partenaires (CAF, Assurance maladie, Assurance retraite, Finances publiques, France Travail, "
-            "MSA, La Poste, France Titres, Chèque énergie, France Rénov', Point-justice, Urssaf). Votre demande n'en fait "
+            f"12 organismes partenaires ({PARTNERS}). Votre demande n'en fait "
             "pas partie : un conseiller France services peut vous indiquer à qui vous adresser."
         )
         return TurnResult([render_out_of_scope(redirect)], {"misses": 0.0})
@@ -618,9 +620,8 @@ class Guichet:
             return self.out_of_scope(Turn(intent="hors_champ", text=text, slots=turn.slots, audience=audience))
         redirect = (
             "Je ne reconnais donc pas votre demande parmi les démarches que les espaces France services "
-            "accompagnent auprès de leurs 12 organismes partenaires (CAF, Assurance maladie, Assurance retraite, "
-            "Finances publiques, France Travail, MSA, La Poste, France Titres, Chèque énergie, France Rénov', "
-            "Point-justice, Urssaf). Si elle concerne l'un d'eux, reformulez-la en quelques mots, par exemple "
+            f"accompagnent auprès de leurs 12 organismes partenaires ({PARTNERS}). "
+            "Si elle concerne l'un d'eux, reformulez-la en quelques mots, par exemple "
             "« renouveler ma carte Vitale ». Sinon, un conseiller France services peut vous indiquer à qui "
             "vous adresser."
         )

@@ -29,7 +29,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, 
 
 from bot.knowledge.types import ConditionDef, Demarche, EmergencyKind, EmergencyNumber
 from bot.signals import NoSignals, SignalPort
-from bot.text import fold, terms
+from bot.text import plain, terms
 
 UNKNOWN = "inconnu"
 ANSWERS = ("oui", "non", UNKNOWN)
@@ -134,7 +134,7 @@ class DecisionEngine:
 
     @staticmethod
     def normalise(text: str) -> str:
-        return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text or "")).split())
+        return plain(text)
 
     def emergencies(self, text: str) -> Tuple[EmergencyKind, ...]:
         norm = self.normalise(text)

@@ -31,7 +31,7 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, 
 
 import yaml
 
-from bot.text import fold, terms
+from bot.text import fold, plain as _plain, terms
 
 # intents of data/nlu/ that are not démarche topics
 CONVERSATIONAL = frozenset({
@@ -133,16 +133,18 @@ _REQUEST_WORD = re.compile(
 
 # a request that is itself a problem on one's file (a refusal, a decrease, a debt…): a story after it explains it
 _PROBLEM = re.compile(r"\b(?:refus\w*|rejet\w*|suppr\w*|baiss\w*|trop percu|indu|contest\w*|radi\w*|sanction\w*)\b")
+
+
+def _is_problem(request: "Request") -> bool:
+    return bool(_PROBLEM.search(_plain(request.text)))
+
+
 # a question or a request of its own (« comment… », « je voudrais… », « est-ce que… »)
 _OWN_QUESTION = re.compile(
     r"\b(?:comment|pourquoi|combien|est ce qu\w*|puis je|peut on|peut il|peut elle|peux je|pouvez vous|quel\w*|faut il|"
     r"(?:je|j|il|elle|on) (?:voudr\w*|aimer\w*|veu[tx]|souhait\w*|cherche|doi[st])|(?:j ai|jai|il a|elle a|on a) besoin|"
     r"(?:il|elle) (?:me|lui|nous) faut|c est ou|ou (?:est ce|on|je|il|elle) \w+)\b"
 )
-
-
-def _plain(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text)).split())
 
 
 def _fold_keep(text: str) -> str:
@@ -199,7 +201,7 @@ def _coordinated(sentence: str) -> List[str]:
     for piece, connector in parts:
         if not piece.strip():
             continue
-        plain = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(piece)).split())
+        plain = _plain(piece)
         if clauses and connector == "et" and not _REQUEST_WORD.search(plain) and not _SUBJECT_START.match(plain):
             clauses[-1] = f"{clauses[-1].rstrip()} et {piece.strip()}"
         else:
@@ -225,7 +227,7 @@ def _cut_at_subjects(clause: str) -> List[str]:
 def _is_context(piece: str) -> bool:
     """A description of the person (« Monsieur 58 ans », « licencié ») or a fragment too short to be
     a request on its own."""
-    folded = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(piece)).split())
+    folded = _plain(piece)
     if len(terms(piece)) < MIN_TERMS:
         return True
     state = _STATE.match(folded)
@@ -240,7 +242,7 @@ def _is_continuation(piece: str) -> bool:
     """A clause that says what is asked about something named before it (« je dois le signaler à la
     CAF », « comment le contester »): fewer than two words of its own beyond the generic ones."""
     own = [t for t in terms(piece) if t not in _GENERIC]
-    folded = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(piece)).split())
+    folded = _plain(piece)
     return len(own) < 1 or (len(own) < 3 and bool(_PRONOUN_OBJECT.search(folded) or _ASKED_BY_OTHER.search(folded)))
 
 
@@ -413,8 +415,7 @@ class MultiDetector:
             joined = ", ".join(unclear)
             unclear.clear()
             if self._story_of_rupture(joined, found):
-                plain_before = not _PROBLEM.search(_plain(found[-1].text))
-                topic = self._story_topic(joined, found[-1].topic if plain_before else None)
+                topic = self._story_topic(joined, None if _is_problem(found[-1]) else found[-1].topic)
                 if topic is not None:
                     found.append(Request(topic[0], joined, topic[1], alarm=True))
                     return
@@ -463,10 +464,7 @@ class MultiDetector:
         """A clause of the previous request's topic that tells of a payment or a right that stopped,
         after a request that does not (« il demande une attestation de paiement de sa retraite » then
         « sa pension n'est plus versée depuis deux mois »): a request of its own, likely urgent."""
-        interrupted = getattr(self.engine, "interrupted", None)
-        if interrupted is None or previous.alarm or len(terms(segment)) < STORY_TERMS or _PROBLEM.search(_plain(previous.text)):
-            return False
-        return interrupted(segment, STORY_RUPTURE) and not interrupted(previous.text)
+        return not previous.alarm and not _is_problem(previous) and self._story_of_rupture(segment, [previous])
 
     def _story_topic(self, story: str, previous: Optional[str] = None) -> Optional[Tuple[str, float]]:
         """The topic of a story of interruption: among the operators it names, else the benefit it

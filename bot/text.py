@@ -24,6 +24,11 @@ def fold(text: str) -> str:
     return text.lower().replace("\u2019", "'").replace("œ", "oe").replace("æ", "ae")
 
 
+def plain(text: str) -> str:
+    """Folded text, only letters and digits, words separated by one space (what the cue lists read)."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text or "")).split())
+
+
 def stem(word: str) -> str:
     """A very light French stemmer: plural and feminine endings only."""
     if len(word) > 4 and word.endswith("aux"):

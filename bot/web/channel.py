@@ -656,8 +656,7 @@ class GuichetSocketIOInput(InputChannel):
             if any(True for _ in sio.manager.get_participants("/", sender)):
                 return
             try:
-                if await _active_case(sender) is not None:
-                    await person_left(sender)
+                await person_left(sender)  # nothing when no case is active (handoff.leave)
             except Exception:  # noqa: BLE001 - a background task: the log keeps the trace
                 logger.exception("Guichet: the case of a disconnected person could not be closed")
 
