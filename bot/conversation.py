@@ -43,6 +43,11 @@ PARTNERS = ("CAF, Assurance maladie, Assurance retraite, Finances publiques, Fra
 ASKED_BEFORE, ASKED_AFTER = 35, 40
 # lowest NLU confidence at which the likeliest topic names the operator of an urgent answer
 RANKED_OPERATOR_MIN = 0.2
+# lowest NLU probability of a topic of the organisation named that replaces a reading of another one
+NAMED_TOPIC_MIN = 0.02
+# NLU confidence from which a reading stands against the organisation named (« la sécu a pas tout pris en
+# charge, je veux payer la facture de l'hôpital en ligne » is the Finances publiques' démarche)
+NAMED_KEEPS_SURE_READING = 0.5
 # Slots that describe the current request (reset when a new request starts).
 REQUEST_SLOTS = ("topic", "request_text", "pending_question", "questions_asked")
 
@@ -118,6 +123,7 @@ class Guichet:
     def handle_single(self, turn: Turn) -> TurnResult:
         """One request (the behaviour without a case of several requests)."""
         audience = normalise_audience(turn.audience)
+        turn = self.within_operator_named(turn)
         intent = turn.intent
         if self.engine.emergencies(turn.text) and intent not in self.topics:
             return self._distress(turn, audience)
@@ -548,6 +554,34 @@ class Guichet:
             if topic in self.topics and named[0] in _unique_operators(self.repo.topic(topic)):
                 return topic
         return None
+
+    def within_operator_named(self, turn: Turn) -> Turn:
+        """The NLU's reading kept to the organisation the text names, decided once at the door: with one
+        organisation named and an unsure reading, the démarche topics of other organisations leave the ranking (« la MSA m'a
+        supprimé l'aide au logement » is not France Travail's), and without a word of the agricultural
+        scheme, the topics only the MSA handles leave it (« ma déclaration trimestrielle du RSA » is the
+        CAF's). A document asked for of another organisation keeps the reading (`document_asked`)."""
+        if not turn.ranking or self.document_asked(turn.text):
+            return turn
+        named = self.operators_named(turn.text)
+        agricultural = "msa" in named or self.engine.implied_facts(turn.text).get("msa") == "oui"
+        if turn.confidence >= NAMED_KEEPS_SURE_READING:
+            named = []  # a sure reading of another organisation's démarche: the one named is context
+
+        def allowed(topic: str) -> bool:
+            operators = set(_unique_operators(self.repo.topic(topic)))
+            return (len(named) != 1 or named[0] in operators) and (agricultural or operators != {"msa"})
+
+        ranked = sorted(turn.ranking, key=lambda p: -p[1])
+        topics = [(name, score) for name, score in ranked if name in self.topics]
+        if not topics or all(allowed(name) for name, _ in topics):
+            return turn
+        kept = [(name, score) for name, score in ranked if name not in self.topics or allowed(name)]
+        best = next(((name, score) for name, score in kept if name in self.topics), None)
+        if best is None or best[1] < NAMED_TOPIC_MIN:
+            return turn
+        intent = best[0] if turn.intent in self.topics else turn.intent
+        return Turn(**{**turn.__dict__, "intent": intent, "ranking": kept})
 
     def benefit_stopped(self, turn: Turn) -> Optional[str]:
         """The topic of the benefit the person says has stopped (« le RSA a sauté depuis le mois dernier »),

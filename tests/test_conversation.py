@@ -315,3 +315,31 @@ def test_a_hesitation_with_distress_about_one_organisation_asks_the_distress_que
     calm = guichet.fallback(Turn(intent="nlu_fallback", text="une question sur ma prime d'activité de la caf",
                                  ranking=ranking))
     assert payload(calm, "choose")["options"]
+
+
+def test_an_unsure_reading_is_kept_to_the_organisation_the_text_names(guichet):
+    """« la MSA m'a supprimé l'aide au logement »: France Travail's démarche read first, unsure, leaves
+    the ranking for the MSA's; a sure reading of another organisation's démarche stands (the one
+    named is then context: « la sécu a pas tout pris en charge, je veux payer la facture en ligne »)."""
+    ranking = [("indemnisation_chomage", 0.38), ("aide_logement", 0.22), ("formation_france_travail", 0.03)]
+    text = "Monsieur a reçu un courrier de la MSA qui supprime son aide au logement, il veut la contester"
+    kept = guichet.within_operator_named(Turn(intent="indemnisation_chomage", text=text, confidence=0.38,
+                                              ranking=ranking))
+    assert kept.intent == "aide_logement" and [n for n, _ in kept.ranking] == ["aide_logement"]
+    sure = [("factures_amendes", 0.66), ("remboursement_soins", 0.1)]
+    text = "facture de l'hopital, la secu a pas tout pris en charge, je veux la payer en ligne"
+    assert guichet.within_operator_named(Turn(intent="factures_amendes", text=text, confidence=0.66,
+                                              ranking=sure)).intent == "factures_amendes"
+
+
+def test_a_demarche_only_the_msa_handles_needs_a_word_of_the_agricultural_scheme(guichet):
+    ranking = [("declaration_trimestrielle_msa", 0.45), ("rsa_prime_activite", 0.3)]
+    plain = guichet.within_operator_named(Turn(intent="declaration_trimestrielle_msa", confidence=0.45,
+                                               text="je dois faire ma declaration trimestrielle du rsa", ranking=ranking))
+    assert plain.intent == "rsa_prime_activite"
+    farmer = guichet.within_operator_named(Turn(intent="declaration_trimestrielle_msa", confidence=0.45, ranking=ranking,
+                                                text="je suis ouvrier agricole, ma declaration trimestrielle du rsa"))
+    assert farmer.intent == "declaration_trimestrielle_msa"
+    result = run(guichet, "declaration_trimestrielle_msa", "je dois faire ma declaration trimestrielle du rsa",
+                 confidence=0.45, ranking=ranking)
+    assert result.slots["last_operator"] == "caf"
