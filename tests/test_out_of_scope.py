@@ -80,11 +80,14 @@ BODIES = {
         "la maif met trop de temps pr mon degat des eaux",
         "resilier mon assurence habitation quand je demenage",
         "Mr souhaite déclarer un sinistre à son assureur",
+        "degat des eaux dans la cuisine, l'expert de l'assurance vient quand",
     ]),
 }
 
 # In scope although close to another body: (intent the NLU would give, text).
 NEAR_MISSES = [
+    # a water damage told as the reason of another request is no insurance question
+    ("carte_vitale", "apres un degat des eaux ma carte vitale est toute abimee, comment la refaire"),
     ("cheque_energie_utiliser", "je veux payer ma facture EDF avec mon chèque énergie"),
     ("cheque_energie_utiliser", "cheque energie pr payer engie c possible ?"),
     ("cheque_energie_utiliser", "pré-affecter mon chèque énergie à mon fournisseur d'électricité"),
