@@ -251,3 +251,8 @@ def test_three_months_unpaid_after_a_document_sent_is_the_caf_urgent_row_without
     # months alone, or a document alone, say less: the question of line 80 stays to be asked
     assert engine.merge_facts({}, "ça fait 3 mois que j'attends ma prime d'activité").get("prestation_interrompue") is None
     assert engine.merge_facts({}, "j'ai envoyé mes fiches de paie à la caf").get("prestation_interrompue") is None
+    # everyday words for a payment that stopped, and a lease as the document sent
+    said = "l'allocation logement arrive plus depuis 4 mois alors que j'ai envoyé mon nouveau bail en janvier"
+    assert engine.merge_facts({}, said).get("prestation_interrompue") == "oui"
+    said = "depuis cinq mois le rsa tombe plus, j'ai pourtant renvoyé ma quittance et mes papiers"
+    assert engine.merge_facts({}, said).get("prestation_interrompue") == "oui"
