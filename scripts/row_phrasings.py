@@ -21,23 +21,20 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "data" / "nlu" / "lignes"
-SEED_OF = {"000": ("france_renov", "france_titres", "france_travail", "la_poste", "msa", "point_justice", "urssaf")}
 
 
 def rows() -> dict:
-    found = {}
-    for path in sorted((ROOT / "knowledge").glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict):
-            found.update({row["id"]: row for row in data.get("demarches") or ()})
-    return found
+    """The référentiel's rows by id, read by the project's loader (bot.knowledge)."""
+    from bot.knowledge.loader import load_knowledge
+
+    return {d.id: d for d in load_knowledge(ROOT / "knowledge").demarches}
 
 
 def export(out: Path, operators: list) -> None:
-    chosen = [{"id": r["id"], "category": r["category"], "title": r["title"], "label": r.get("label"),
-               "conditions": r.get("conditions") or {}, "seed_line": (r.get("source") or {}).get("line"),
-               "seed_file": "000" if r["id"].split(".")[0] in SEED_OF["000"] else "001"}
-              for r in rows().values() if r["id"].split(".")[0] in operators]
+    chosen = [{"id": d.id, "category": d.category, "title": d.title, "label": d.label,
+               "conditions": dict(d.conditions), "seed_line": d.source.line,
+               "seed_file": d.source.document.split("_")[0]}
+              for d in rows().values() if d.operator in operators]
     out.write_text(yaml.safe_dump(chosen, allow_unicode=True, sort_keys=False, width=200), encoding="utf-8")
     print(f"{len(chosen)} rows -> {out}")
 
@@ -47,7 +44,7 @@ def merge(files: list) -> None:
     from bot.multi import topic_training_examples
 
     examples = topic_training_examples(ROOT / "data" / "nlu")
-    intents = {topic for _, topic in examples} | {"urgence"}
+    intents = {topic for _, topic in examples}
     seen = {text.strip().lower() for text, _ in examples}
     by_operator: dict = defaultdict(lambda: defaultdict(list))
     for path in sorted(OUT.glob("*.yml")):
@@ -61,13 +58,13 @@ def merge(files: list) -> None:
         for item in yaml.safe_load(Path(path).read_text(encoding="utf-8")) or ():
             row = known.get(item.get("row"))
             text = re.sub(r"\s+", " ", str(item.get("text") or "")).strip()
-            if row is None or row["topic"] not in intents:
+            if row is None or row.topic not in intents:
                 left["row unknown or without an NLU intent"] += 1
             elif not text or text.lower() in seen or re.search(r"[\[\]{}]", text):
                 left["empty, duplicate or markup"] += 1
             else:
                 seen.add(text.lower())
-                by_operator[row["id"].split(".")[0]][row["topic"]].append(text)
+                by_operator[row.operator][row.topic].append(text)
                 added += 1
     OUT.mkdir(parents=True, exist_ok=True)
     for operator, topics in sorted(by_operator.items()):
