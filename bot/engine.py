@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple
+from datetime import date
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from bot.knowledge.types import ConditionDef, Demarche, EmergencyKind, EmergencyNumber
 from bot.signals import NoSignals, SignalPort
-from bot.text import plain, terms
+from bot.text import plain, spelled_durations, terms
 
 UNKNOWN = "inconnu"
 ANSWERS = ("oui", "non", UNKNOWN)
@@ -117,8 +118,9 @@ def _compiled(patterns: Iterable[str]) -> List[re.Pattern]:
 
 class DecisionEngine:
     def __init__(self, knowledge: KnowledgePort, signals: Optional[SignalPort] = None,
-                 thresholds: Thresholds = Thresholds()):
+                 thresholds: Thresholds = Thresholds(), today: Callable[[], date] = date.today):
         self.knowledge = knowledge
+        self.today = today  # « depuis mars » is counted to today's month unless the text says which
         self.signals = signals or NoSignals()
         self.thresholds = thresholds
         self.conditions: Dict[str, ConditionDef] = knowledge.conditions()
@@ -144,7 +146,7 @@ class DecisionEngine:
 
     def implied_facts(self, text: str) -> Dict[str, str]:
         """Facts the text makes obvious ("je suis agriculteur" -> exploitant_agricole: oui, msa: oui)."""
-        norm = self.normalise(text)
+        norm = spelled_durations(self.normalise(text), self.today().month)
         facts: Dict[str, str] = {}
         for key, by_value in self._implied.items():
             hits = [value for value, patterns in by_value.items() if any(p.search(norm) for p in patterns)]

@@ -57,3 +57,25 @@ def expanded_terms(text: str, synonyms: Iterable[Tuple[str, str]]) -> List[str]:
         if _padded(phrase) in padded:
             words.extend(terms(expansion))
     return list(dict.fromkeys(words))
+
+
+MONTHS = {name: i + 1 for i, name in enumerate(
+    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre".split())}
+_MONTH = "(" + "|".join(MONTHS) + ")"
+_DAY = r"(?:(?:le |la )?(?:debut|fin|mi|milieu) (?:de |d )?|(?:le )?\d{1,2} |(?:le )?(?:1er|premier) )?"
+_SINCE = re.compile(r"\bdepuis " + _DAY + _MONTH + r"\b")
+_NOW = re.compile(r"\b(?:on est|nous sommes|nous voila|la on est|on arrive) (?:en |au |a |deja )?(?:la |le )?" + _DAY + _MONTH + r"\b")
+
+
+def spelled_durations(norm: str, month_now: int) -> str:
+    """« depuis mars » read as a duration: `norm` (plain text) with « depuis N mois » inserted before
+    each month named after « depuis », counted to the month the text says it is (« on est fin juin »)
+    or else to `month_now` (today's). Nothing is inserted for the current month."""
+    said = _NOW.search(norm)
+    now = MONTHS[said.group(1)] if said else month_now
+
+    def insert(match: re.Match) -> str:
+        months = (now - MONTHS[match.group(1)]) % 12
+        return f"depuis {months} mois {match.group(0)[len('depuis '):]}" if months else match.group(0)
+
+    return _SINCE.sub(insert, norm)

@@ -256,3 +256,30 @@ def test_three_months_unpaid_after_a_document_sent_is_the_caf_urgent_row_without
     assert engine.merge_facts({}, said).get("prestation_interrompue") == "oui"
     said = "depuis cinq mois le rsa tombe plus, j'ai pourtant renvoyé ma quittance et mes papiers"
     assert engine.merge_facts({}, said).get("prestation_interrompue") == "oui"
+
+
+def test_a_duration_given_by_month_names_counts_to_the_month_said_or_today(knowledge):
+    """« plus rien depuis février … on est fin mai » is three months: the CAF's line 80 holds. Without
+    « on est … » the months are counted to today's (injected) date; the same month counts for nothing."""
+    from datetime import date
+
+    def engine_on(day):
+        return DecisionEngine(InMemoryKnowledge(knowledge), today=lambda: day)
+
+    said = ("les alloc familiales arrivent plus depuis fevrier, j'avais envoyé le certificat de scolarité "
+            "du petit, on est fin mai et toujours rien")
+    for day in (date(2026, 12, 2), date(2026, 3, 1)):  # the month said wins over today's
+        assert engine_on(day).merge_facts({}, said).get("prestation_interrompue") == "oui"
+    said = "plus d'apl depuis septembre alors que j'ai renvoyé mon attestation de loyer"
+    assert engine_on(date(2026, 12, 2)).merge_facts({}, said).get("prestation_interrompue") == "oui"
+    assert engine_on(date(2026, 10, 15)).merge_facts({}, said).get("prestation_interrompue") is None  # one month
+    assert engine_on(date(2026, 9, 30)).merge_facts({}, said).get("prestation_interrompue") is None  # same month
+
+
+def test_month_names_are_spelled_as_durations_only_after_depuis():
+    from bot.text import plain, spelled_durations
+
+    assert spelled_durations(plain("Rien reçu depuis le 15 octobre."), 12) == "rien recu depuis 2 mois le 15 octobre"
+    assert spelled_durations(plain("depuis mars (on est en juin)"), 12) == "depuis 3 mois mars on est en juin"
+    assert spelled_durations(plain("j'ai envoyé mon bail en mars"), 12) == "j ai envoye mon bail en mars"
+    assert spelled_durations(plain("depuis décembre"), 12) == "depuis decembre"
