@@ -141,9 +141,10 @@ def evaluate(guichet, cases: List[dict]) -> dict:
 
 
 def false_splits(guichet, path: Path) -> dict:
-    """Single-request messages (tests/nlu_heldout.yml format) wrongly read as several requests."""
+    """Single-request messages (tests/nlu_heldout.yml format, or a challenge set of single requests:
+    bench/challenge/dev.yml) wrongly read as several requests."""
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    cases = (data.get("cases") or data.get("messages")) if isinstance(data, dict) else data
+    cases = (data.get("cases") or data.get("messages") or data.get("conversations")) if isinstance(data, dict) else data
     split = [c["text"] for c in cases if len(guichet.detect_requests(c["text"])) >= 2]
     return {"messages": len(cases), "split": len(split), "rate": round(len(split) / len(cases), 3) if cases else 0.0,
             "examples": split[:10]}
@@ -178,7 +179,7 @@ def table(report: dict) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("set", type=Path)
-    parser.add_argument("--singles", type=Path, help="single-request messages (tests/nlu_heldout.yml format)")
+    parser.add_argument("--singles", type=Path, help="single-request messages (tests/nlu_heldout.yml or a challenge set)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--details", action="store_true", help="print each case")
     args = parser.parse_args(argv)

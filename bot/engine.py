@@ -166,11 +166,12 @@ class DecisionEngine:
         threshold = self.thresholds.out_of_scope if nlu_sure else self.thresholds.out_of_scope_unsure
         return self._score(text, "hors_champ") >= threshold
 
-    def alarm(self, text: str) -> bool:
+    def alarm(self, text: str, distress: Optional[float] = None, rupture: Optional[float] = None) -> bool:
         """A sign of distress or of a rupture in any words (the classifiers), below the certainty of
-        the cue lists: enough to consider the urgent rows and ask, never to answer urgent alone."""
-        return (self._score(text, DISTRESS) >= self.thresholds.distress_ask
-                or self._score(text, "rupture") >= self.thresholds.rupture_ask)
+        the cue lists: enough to consider the urgent rows and ask, never to answer urgent alone. By
+        default at the thresholds where the engine asks; `distress`, `rupture`: other thresholds."""
+        return (self._score(text, DISTRESS) >= (self.thresholds.distress_ask if distress is None else distress)
+                or self._score(text, "rupture") >= (self.thresholds.rupture_ask if rupture is None else rupture))
 
     def interrupted(self, text: str, threshold: Optional[float] = None) -> bool:
         """A payment or a right that stopped, said in any words (the rupture classifier; by default at

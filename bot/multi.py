@@ -12,10 +12,13 @@ gives one intent per message, so the conversation (bot.conversation) asks this m
    logistic regression, trained in-process on the démarche phrasings of data/nlu/ (the same
    examples as the Rasa model; conversational intents left out), once per process, on first use.
 3. `MultiDetector.detect`: adjacent clauses of the same topic are merged; a request is kept when
-   its topic is confident and not already found. Facts stated once (implied by the whole message:
-   « sans ordinateur », « agriculteur », distress) are shared by every request; urgent requests
-   (a distress or rupture cue in their own words, or an urgent first reading) come first, the
-   others keep the order typed. Fewer than two requests: `detect` returns [] and the
+   its topic is confident and not already found (an urgent reading of a topic already found is
+   kept beside it). A clause with no démarche of its own completes the request before it, unless it
+   opens the sentence of the request that follows (« son employeur l'envoie en Australie dans
+   10 jours et il lui faut un permis international »: the reason of that request). Facts stated
+   once (implied by the whole message: « sans ordinateur », « agriculteur ») are shared by every
+   request; urgent requests (an emergency cue or a clear sign of distress or rupture in their own
+   words, or an urgent first reading) come first, the others keep the order typed. Fewer than two requests: `detect` returns [] and the
    conversation behaves exactly as for one request.
 
 Pure Python + scikit-learn, no Rasa import.
@@ -51,6 +54,10 @@ OPERATOR_CONFIDENCE = 0.4
 CLEAR_CONFIDENCE = 0.35
 CLEAR_MARGIN = 5.0
 TEMPERATURE = 4.0  # softmax of the SVM scores
+# a request put first as urgent on the classifiers alone (no cue of the lists, no urgent reading): a
+# clearer sign than the one that makes the single path ask (chosen on multi.yml–multi5.yml)
+URGENT_DISTRESS = 0.7
+URGENT_RUPTURE = 0.8
 STORY_TERMS = 4  # content words of unclear clauses telling of an interruption, to be a request of their own
 STORY_RUPTURE = 0.6  # … and the rupture classifier's probability for them
 MIN_TERMS = 2  # content words below which a clause is no request on its own
@@ -162,14 +169,17 @@ def split_clauses(text: str) -> List[Tuple[str, str]]:
     """(clause, core) of each clause that may be a request: the clause with the description of the
     person before it (« Mme O., 33 ans, allocataire de l'AAH, elle voudrait son avis d'impôt »), and
     its own words (« elle voudrait son avis d'impôt »), which the description may otherwise drown."""
+    return [(clause, core) for clause, core, _sentence in _clauses(text)]
+
+
+def _clauses(text: str) -> List[Tuple[str, str, int]]:
+    """(clause, core, number of its sentence) of each clause that may be a request."""
     text = " ".join((text or "").split()) if "\n" not in (text or "") else (text or "")
-    pieces: List[str] = []
-    for sentence in _cut(text, _SENTENCES):
+    pieces: List[Tuple[str, int]] = []
+    for number, sentence in enumerate(_cut(text, _SENTENCES)):
         for clause in _coordinated(sentence):
-            pieces.extend(_cut_at_subjects(clause))
-    pieces = [p.strip(" ,;:-–—") for p in pieces]
-    pieces = [p for p in pieces if p]
-    return _attach(pieces)
+            pieces.extend((piece.strip(" ,;:-–—"), number) for piece in _cut_at_subjects(clause))
+    return _attach([(piece, number) for piece, number in pieces if piece])
 
 
 def _cut(text: str, pattern: re.Pattern) -> List[str]:
@@ -246,28 +256,29 @@ def _is_continuation(piece: str) -> bool:
     return len(own) < 1 or (len(own) < 3 and bool(_PRONOUN_OBJECT.search(folded) or _ASKED_BY_OTHER.search(folded)))
 
 
-def _attach(pieces: List[str]) -> List[Tuple[str, str]]:
+def _attach(pieces: List[Tuple[str, int]]) -> List[Tuple[str, str, int]]:
     """Context pieces join the next piece that is a request (or the last request when none follows);
-    continuations join the previous one. (clause, core) pairs: the core leaves the context out."""
-    result: List[Tuple[str, str]] = []
+    continuations join the previous one. (clause, core, sentence) triples: the core leaves the
+    context out; the sentence is the number of the request piece's sentence."""
+    result: List[Tuple[str, str, int]] = []
     pending: List[str] = []
-    for piece in pieces:
+    for piece, sentence in pieces:
         if _is_context(piece):
             pending.append(piece)
             continue
         if result and not pending and _is_continuation(piece):
-            clause, core = result[-1]
-            result[-1] = (", ".join([clause, piece]), ", ".join([core, piece]))
+            clause, core, number = result[-1]
+            result[-1] = (", ".join([clause, piece]), ", ".join([core, piece]), number)
             continue
-        result.append((", ".join(pending + [piece]), piece))
+        result.append((", ".join(pending + [piece]), piece, sentence))
         pending = []
     if pending:
         if result:
-            clause, core = result[-1]
-            result[-1] = (", ".join([clause] + pending), core)
+            clause, core, number = result[-1]
+            result[-1] = (", ".join([clause] + pending), core, number)
         else:
             joined = ", ".join(pending)
-            result.append((joined, joined))
+            result.append((joined, joined, pieces[0][1] if pieces else 0))
     return result
 
 
@@ -408,21 +419,31 @@ class MultiDetector:
         a request of its own, the one most likely urgent, read on the run's words."""
         found: List[Request] = []
         unclear: List[str] = []
+        opens: List[bool] = []  # the unclear run opens its sentence (set with its first clause)
+        sentences: List[int] = [-1, -1]  # sentence of the previous clause, of the unclear run's last
 
-        def settle() -> None:
+        def settle(sentence: Optional[int] = None) -> str:
+            """Place the unclear run; returns it when it goes to the request that follows (`sentence`:
+            that request's), i.e. when it opened the same sentence: its reason or circumstances
+            (« son employeur l'envoie en Australie dans 10 jours et il lui faut un permis international »)."""
             if not unclear:
-                return
+                return ""
             joined = ", ".join(unclear)
+            forward = sentence is not None and opens[0] and sentences[1] == sentence
             unclear.clear()
+            opens.clear()
             if self._story_of_rupture(joined, found):
                 topic = self._story_topic(joined, None if _is_problem(found[-1]) else found[-1].topic)
                 if topic is not None:
                     found.append(Request(topic[0], joined, topic[1], alarm=True))
-                    return
-            if found:
-                found[-1].text += ", " + joined  # an unclear clause completes the previous request
+                    return ""
+            if forward or not found:
+                return joined
+            found[-1].text += ", " + joined  # an unclear clause completes the previous request
+            return ""
 
-        for segment, core in split_clauses(text):
+        for segment, core, sentence in _clauses(text):
+            opens_sentence, sentences[0] = sentence != sentences[0], sentence
             ranking = self.rank(segment)
             if core != segment:  # the description of the person may drown the request's own words
                 own = self.rank(core)
@@ -449,14 +470,18 @@ class MultiDetector:
                     found[-1].text += ", " + segment
                 continue
             if not confident:
+                if not unclear:
+                    opens.append(opens_sentence)
                 unclear.append(segment)
+                sentences[1] = sentence
                 continue
-            settle()
+            before = settle(sentence)
             if found and found[-1].topic == topic and not self._story_beside(segment, found[-1]):
-                found[-1].text += ", " + segment
+                found[-1].text += ", " + ", ".join(filter(None, (before, segment)))
                 found[-1].confidence = max(found[-1].confidence, confidence)
                 continue
-            found.append(Request(topic, segment, confidence, alarm=found[-1].topic == topic if found else False))
+            found.append(Request(topic, ", ".join(filter(None, (before, segment))), confidence,
+                                 alarm=found[-1].topic == topic if found else False))
         settle()
         return found
 
@@ -511,19 +536,21 @@ class MultiDetector:
 
     def detect(self, text: str, known: Mapping[str, str] = ()) -> Detection:
         """The requests of `text` (urgent first) when there are at least two, else no request."""
+        shared = self.shared_facts(text)
         requests: List[Request] = []
         for request in self.candidates(text):
+            if request.topic != OUT_OF_SCOPE:
+                self._first_reading(request, {**dict(known or {}), **shared})
             # the same démarche twice is one request; a story of interruption is kept beside a plain
-            # request of its topic (« une attestation de paiement » and « la pension n'est plus versée »)
-            if any(r.topic == request.topic and r.alarm == request.alarm for r in requests):
+            # request of its topic (« une attestation de paiement » and « la pension n'est plus versée »),
+            # so is an urgent reading beside a plain one (« refaire mon permis perdu » and « la carte
+            # grise à mon nom avant lundi, je pars en mission »)
+            if any(r.topic == request.topic and r.alarm == request.alarm and (r.urgent or not request.urgent)
+                   for r in requests):
                 continue
             requests.append(request)
         if len(requests) < 2:
             return Detection([])
-        shared = self.shared_facts(text)
-        for request in requests:
-            if request.topic != OUT_OF_SCOPE:
-                self._first_reading(request, {**dict(known or {}), **shared})
         if (len(requests) == 2 and requests[0].operator is not None and requests[0].operator == requests[1].operator
                 and not any(r.alarm or r.urgent for r in requests)
                 and not (all(_OWN_QUESTION.search(_plain(r.text)) for r in requests)
@@ -551,7 +578,8 @@ class MultiDetector:
         # a sign of danger (the emergency lists), of distress or of a rupture (the classifiers) in the
         # request's own words, for an operator that has urgent rows: the request may be urgent, it
         # comes first (its questions will tell)
-        urgent_cue = bool(self.engine.emergencies(request.text)) or self.engine.alarm(request.text)
+        urgent_cue = bool(self.engine.emergencies(request.text)) or self.engine.alarm(
+            request.text, distress=URGENT_DISTRESS, rupture=URGENT_RUPTURE)
         try:
             result = self.engine.decide(request.topic, facts, request.text, may_ask=False)
         except LookupError:

@@ -383,3 +383,50 @@ def test_a_stopped_payment_told_after_a_plain_request_of_its_topic_is_its_own_ur
     assert [(r.operator, r.urgent) for r in requests] == [
         ("assurance_retraite", True), ("assurance_retraite", False), ("finances_publiques", False)]
     assert "ne tombe plus" in requests[0].text and "relevé" in requests[1].text
+
+
+def test_the_reason_that_opens_a_sentence_goes_with_the_request_it_explains(guichet):
+    """« Sa sœur se marie à Montréal dans six jours et elle doit refaire son passeport »: the first
+    clause (no démarche of its own) is the reason of the passport request, not a detail of the
+    previous one: the passport request is urgent and first."""
+    text = ("Mme Lopez veut mettre à jour son adresse mail sur son compte ameli. Sa sœur se marie à Montréal "
+            "dans six jours et elle doit refaire son passeport qui est périmé.")
+    requests = guichet.detect_requests(text)
+    assert [(r.operator, r.urgent) for r in requests] == [("france_titres", True), ("assurance_maladie", False)]
+    assert "six jours" in requests[0].text and "six jours" not in requests[1].text
+
+
+def test_an_urgent_reading_is_kept_beside_a_plain_request_of_the_same_demarche(guichet):
+    """Two titles of one topic: the plain one and the one needed before a departure are two requests."""
+    text = ("bonjour j'ai perdu mon permis de conduire comment on le refait ? aussi je dois declarer a la secu "
+            "l'accident de velo que m'a causé un automobiliste. Et je pars travailler en Espagne dans 5 jours "
+            "avec la voiture que je viens d'acheter mais la carte grise est pas encore a mon nom")
+    requests = guichet.detect_requests(text)
+    assert [(r.operator, r.urgent) for r in requests] == [
+        ("france_titres", True), ("france_titres", False), ("assurance_maladie", False)]
+    assert "carte grise" in requests[0].text and "permis" in requests[1].text
+
+
+def test_a_faint_sign_of_distress_does_not_put_a_plain_request_first(repo):
+    """A plain request whose words the distress classifier scores above its asking threshold, but
+    faintly (0.5 here, forced), is no urgent request: the stopped pension told after it is the urgent
+    one, first. A clear sign (0.9) still puts it first."""
+    real = services.signals()
+
+    class Forced:
+        def __init__(self, score):
+            self.score = score
+
+        def scores(self, text):
+            scores = dict(real.scores(text))
+            if "ameli" in text:
+                scores["detresse"] = self.score
+            return scores
+
+    text = ("M. Robin, 79 ans, souhaite fermer son compte ameli, il préfère recevoir ses papiers par courrier. "
+            "Il ajoute que sa pension de retraite n'est plus versée depuis deux mois malgré deux lettres à la Carsat.")
+    for score, expected in ((0.5, [("assurance_retraite", True), ("assurance_maladie", False)]),
+                            (0.9, [("assurance_maladie", True), ("assurance_retraite", True)])):
+        guichet = Guichet(repo, signals=Forced(score),
+                          topic_classifier=lambda: classifier_for(ROOT / "data" / "nlu", repo.topics()))
+        assert [(r.operator, r.urgent) for r in guichet.detect_requests(text)] == expected, score
