@@ -102,7 +102,7 @@ def main() -> int:
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     }
     started = time.perf_counter()
-    actions = subprocess.Popen([str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
+    actions = subprocess.Popen([str(BIN / "python"), "-m", "bot", "actions", "--port", str(action_port)],
                                cwd=ROOT, env=env, stdout=open(tmp / "actions.log", "w"), stderr=subprocess.STDOUT)
     # endpoints written from the GUICHET_* variables as a deployment writes them (the project's
     # endpoints.yml points at the default action port), Rasa started as `make run` starts it

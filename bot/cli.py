@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", help="modèle (models/guichet.tar.gz par défaut)")
     serve.add_argument("--endpoints", help="fichier endpoints de Rasa (sinon : écrit dans var/endpoints.yml à partir des réglages)")
     serve.add_argument("--credentials", help="canaux de Rasa (credentials.yml par défaut)")
+    actions = groups.add_parser(
+        "actions", help="démarrer le serveur d'actions de Rasa (GUICHET_ACTION_HOST, 127.0.0.1 par défaut ; ce que lance make run)"
+    )
+    actions.add_argument("--port", type=int, help="port HTTP (GUICHET_ACTION_PORT, 5055 par défaut)")
     rasa = groups.add_parser("rasa", help="fichiers Rasa dérivés de knowledge/")
     rasa_commands = rasa.add_subparsers(dest="command", required=True)
     generate = rasa_commands.add_parser("generate", help="régénérer domain/knowledge.yml, data/rules/topics.yml, data/nlu/operators.yml")
@@ -63,6 +67,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return cmd_endpoints(args)
         if args.group == "serve":
             return cmd_serve(args)
+        if args.group == "actions":
+            return cmd_actions(args)
         return _KB_COMMANDS[args.command](args)
     except DatabaseError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
@@ -276,6 +282,12 @@ def cmd_serve(args) -> int:
     except (AccessError, EndpointsError) as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
+
+
+def cmd_actions(args) -> int:
+    from bot.serve import run_actions
+
+    return run_actions(args.port)
 
 
 def _safe_url(url: str) -> str:

@@ -17,6 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Rasa CLI run from the project root with no variable set; tests/test_endpoints.py checks it), and
 # `python -m bot endpoints` writes a deployment's file from them and the GUICHET_* variables.
 DEFAULT_ACTION_PORT = 5055  # Rasa's own default for `rasa run actions`
+DEFAULT_ACTION_HOST = "127.0.0.1"  # the action server listens on this machine only (rasa_sdk: every interface)
 DEFAULT_TRACKER_DB = "var/tracker.db"  # relative to the project root (where the Rasa CLI is run)
 DEFAULT_RASA_PORT = 5005  # Rasa's own default
 DEFAULT_AGENT_CODE_FILE = "var/code-conseiller.txt"  # created at first use when GUICHET_AGENT_TOKEN is unset
@@ -40,6 +41,8 @@ class Settings:
     tracker_db: str  # SQLite file of the conversations when GUICHET_TRACKER_URL is unset
     lock_store_url: Optional[str]  # Redis lock store shared by several Rasa instances (unset: in memory)
     action_url: str  # the action server this Rasa instance calls
+    action_host: str  # GUICHET_ACTION_HOST: the interface `python -m bot actions` listens on
+    action_port: int  # GUICHET_ACTION_PORT: its port
     agent_token: Optional[str] = field(repr=False)  # the counsellor code, when given (otherwise: generated in agent_code_file)
     agent_code_file: Path  # where the generated counsellor code is kept (bot.access)
     agent_session_s: int  # lifetime of a counsellor session of the console
@@ -164,7 +167,9 @@ def get_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         tracker_db=tracker_db,
         lock_store_url=env.get("GUICHET_LOCK_STORE_URL") or None,
         action_url=env.get("GUICHET_ACTION_URL")
-        or f"http://localhost:{env.get('GUICHET_ACTION_PORT') or DEFAULT_ACTION_PORT}/webhook",
+        or f"http://{DEFAULT_ACTION_HOST}:{_int(env.get('GUICHET_ACTION_PORT'), DEFAULT_ACTION_PORT)}/webhook",
+        action_host=env.get("GUICHET_ACTION_HOST") or DEFAULT_ACTION_HOST,
+        action_port=_int(env.get("GUICHET_ACTION_PORT"), DEFAULT_ACTION_PORT),
         agent_token=env.get("GUICHET_AGENT_TOKEN") or None,
         agent_code_file=Path(env.get("GUICHET_AGENT_CODE_FILE") or PROJECT_ROOT / DEFAULT_AGENT_CODE_FILE),
         agent_session_s=max(1, _int(env.get("GUICHET_AGENT_SESSION_SECONDS"), DEFAULT_AGENT_SESSION_S)),

@@ -10,7 +10,7 @@ One setting per store, no Rasa knowledge needed by whoever deploys:
 - `GUICHET_LOCK_STORE_URL` (`redis://[:password@]host[:port][/db]`, `rediss://` for TLS): the
   per-conversation lock shared by several Rasa instances. Unset: Rasa's in-memory lock store
   (fine for a single instance only).
-- `GUICHET_ACTION_URL`: the action server (default `http://localhost:5055/webhook`).
+- `GUICHET_ACTION_URL`: the action server (default `http://127.0.0.1:5055/webhook`).
 
 The tracker store is Rasa's own `SQL` store; the lock store is Rasa's Redis lock store with its
 ticket updates made atomic (`bot.lockstore`, Rasa's own is not safe across processes). The file

@@ -100,3 +100,18 @@ def run(model: Optional[str], endpoints: Optional[str], credentials: Optional[st
     sys.argv = [str(Path(sys.executable).parent / "rasa"), *args]
     rasa_main()
     return 0
+
+
+def run_actions(port: Optional[int]) -> int:
+    """`rasa run actions` for Guichet's actions, listening on GUICHET_ACTION_HOST only (this machine
+    unless set: rasa_sdk itself would listen on every interface, read from SANIC_HOST)."""
+    import os
+
+    settings = get_settings()
+    os.environ["SANIC_HOST"] = settings.action_host
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = [str(Path(sys.executable).parent / "rasa"), "run", "actions", "--actions", "actions",
+                "--port", str(port or settings.action_port)]
+    rasa_main()
+    return 0

@@ -5,7 +5,9 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 # Fail early, in French, if the knowledge base cannot be read (database unreachable or not built).
 .venv/bin/python -m bot kb summary > /dev/null
-.venv/bin/rasa run actions --actions actions ${GUICHET_ACTION_PORT:+--port "$GUICHET_ACTION_PORT"} &
+# The action server (bot/serve.py run_actions) listens on this machine only, unless GUICHET_ACTION_HOST
+# says otherwise (docs/deploy.md); GUICHET_ACTION_PORT, 5055 by default.
+.venv/bin/python -m bot actions &
 actions_pid=$!
 trap 'kill $actions_pid 2>/dev/null || true' EXIT INT TERM
 # Rasa with Guichet's settings (bot/serve.py): endpoints written to var/endpoints.yml (SQLite by

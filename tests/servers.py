@@ -77,7 +77,7 @@ def model_copy(directory: Path) -> Path:
 def base_env(**extra: str) -> Dict[str, str]:
     env = {**os.environ, "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "PYTHONPATH": str(ROOT)}
     for key in ("GUICHET_TRACKER_URL", "GUICHET_LOCK_STORE_URL", "GUICHET_AGENT_TOKEN", "GUICHET_API_TOKEN",
-                "GUICHET_ALLOWED_ORIGINS", "GUICHET_AGENT_SESSION_SECONDS"):
+                "GUICHET_ALLOWED_ORIGINS", "GUICHET_AGENT_SESSION_SECONDS", "GUICHET_ACTION_HOST"):
         env.pop(key, None)
     env.update(extra)
     return env
@@ -110,7 +110,8 @@ class Processes:
         return self.logs / f"{name}.log"
 
     def actions(self, name: str, port: int, env: Dict[str, str]) -> subprocess.Popen:
-        return self.spawn(name, [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)], env)
+        """The action server as `make run` starts it (`python -m bot actions`: this machine only by default)."""
+        return self.spawn(name, [sys.executable, "-m", "bot", "actions", "--port", str(port)], env)
 
     def rasa(self, name: str, port: int, model: Path, endpoints: Path, env: Dict[str, str],
              credentials: Optional[Path] = None) -> subprocess.Popen:

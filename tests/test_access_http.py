@@ -10,12 +10,13 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import stat
 import time
 
 import pytest
 
-from servers import ROOT, Processes, base_env, model_copy, start_stacks
+from servers import ROOT, Processes, base_env, free_port, model_copy, start_stacks, wait_until
 
 LISTED = "https://www.mairie-exemple.fr"
 SESSION_S = 15  # short console sessions, to see one expire
@@ -116,6 +117,41 @@ API_PROBES = [
     ("GET", "/status", None),
     ("GET", "/domain", None),
 ]
+
+
+def _this_machines_network_address() -> str:
+    """The address other machines of the network reach this one at (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("10.255.255.255", 1))
+        return probe.getsockname()[0]
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        conn = http.client.HTTPConnection(host, port, timeout=5)
+        conn.request("GET", "/health")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def test_the_action_server_listens_on_this_machine_only(kb_engine, tmp_path):
+    """`python -m bot actions` (what `make run` starts) is not reachable from the network by default;
+    GUICHET_ACTION_HOST opens it to a chosen interface."""
+    address = _this_machines_network_address()
+    assert not address.startswith("127."), address  # a machine with a network interface
+    processes = Processes(tmp_path)
+    try:
+        env = base_env(GUICHET_DB_URL=str(kb_engine.url))
+        closed, opened = free_port(), free_port()
+        first = processes.actions("actions-default", closed, env)
+        second = processes.actions("actions-opened", opened, {**env, "GUICHET_ACTION_HOST": address})
+        wait_until(f"http://127.0.0.1:{closed}/health", 120, first, processes.log("actions-default"))
+        wait_until(f"http://{address}:{opened}/health", 120, second, processes.log("actions-opened"))
+        assert _answers("127.0.0.1", closed) and not _answers(address, closed)
+        assert _answers(address, opened) and not _answers("127.0.0.1", opened)
+    finally:
+        processes.stop()
 
 
 def test_rasa_api_is_off_while_pages_rest_and_socketio_work(site):

@@ -19,7 +19,7 @@ def test_versioned_endpoints_file_holds_the_defaults_literally():
     assert "${" not in text  # the Rasa CLI reads it as is, with no variable set
     versioned = yaml.safe_load(text)
     assert versioned == static() == {
-        "action_endpoint": {"url": "http://localhost:5055/webhook"},
+        "action_endpoint": {"url": "http://127.0.0.1:5055/webhook"},
         "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": "var/tracker.db"},
     }
     # With no variable, the generated file is the same, its SQLite path anchored at the project root
@@ -30,7 +30,7 @@ def test_versioned_endpoints_file_holds_the_defaults_literally():
     assert generated == versioned and "lock_store" not in generated  # Rasa's in-memory lock store
     assert get_settings({}).tracker_url == f"sqlite:///{ROOT / 'var' / 'tracker.db'}"
     env = {"GUICHET_ACTION_PORT": "6000", "GUICHET_TRACKER_DB": "/srv/guichet/var/tracker.db"}
-    assert endpoints(env) == {"action_endpoint": {"url": "http://localhost:6000/webhook"},
+    assert endpoints(env) == {"action_endpoint": {"url": "http://127.0.0.1:6000/webhook"},
                               "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": "/srv/guichet/var/tracker.db"}}
 
 

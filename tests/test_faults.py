@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from servers import ROOT, VENV_BIN, base_env, free_port, model_copy, wait_until, write_endpoints
+from servers import ROOT, base_env, free_port, model_copy, wait_until, write_endpoints
 from test_e2e_http import custom, say
 
 
@@ -21,7 +21,7 @@ class Servers:
 
     def start_actions(self):
         self.actions = subprocess.Popen(
-            [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
+            [sys.executable, "-m", "bot", "actions", "--port", str(self.action_port)],
             cwd=ROOT, env=self.env, stdout=open(self.logs / "actions.log", "a"), stderr=subprocess.STDOUT,
         )
         wait_until(f"http://127.0.0.1:{self.action_port}/health", 120, self.actions)

@@ -1,5 +1,5 @@
 """The Rasa CLI on the repository as it is, as a Rasa user runs it: from the project root, with no
-GUICHET_* variable, the versioned endpoints.yml (action server at localhost:5055, conversations in
+GUICHET_* variable, the versioned endpoints.yml (action server at 127.0.0.1:5055, conversations in
 var/tracker.db) and the default file names (domain.yml, config.yml, data/, models/)."""
 import os
 import socket
@@ -46,8 +46,9 @@ def test_echo_bonjour_into_rasa_shell(kb_engine, tmp_path):
     processes = Processes(tmp_path)
     sender = f"test-rasa-shell-{uuid.uuid4().hex}"
     try:
-        # `rasa run actions` with no argument; its knowledge base is the tests' (a fresh clone has not built var/guichet.db).
-        actions = processes.spawn("actions", [str(RASA), "run", "actions"],
+        # `python -m bot actions` with no argument (the README's first terminal); its knowledge base is the
+        # tests' (a fresh clone has not built var/guichet.db).
+        actions = processes.spawn("actions", [sys.executable, "-m", "bot", "actions"],
                                   no_guichet_variables(GUICHET_DB_URL=str(kb_engine.url),
                                                        GUICHET_AGENT_CODE_FILE=str(tmp_path / "code-conseiller.txt")))
         wait_until("http://127.0.0.1:5055/health", 120, actions, processes.log("actions"))
