@@ -133,7 +133,7 @@ class Guichet:
         if stopped is not None:
             return self._new_request(stopped, turn.text, turn.slots, audience)
         if intent in self.topics:
-            if self._beyond_referentiel(turn, nlu_sure=True):
+            if self._beyond_referentiel(turn, nlu_sure=True) and not self._hors_bouquet_row(intent, turn.text):
                 return self.out_of_scope(Turn(**{**turn.__dict__, "intent": "hors_champ"}))
             return self._new_request(self.document_asked(turn.text, intent) or intent, turn.text, turn.slots, audience)
         if intent in ANSWER_INTENTS:
@@ -620,6 +620,16 @@ class Guichet:
     def _beyond_referentiel(self, turn: Turn, nlu_sure: bool) -> bool:
         """Out of the référentiel by the classifier, unless the person names one of the 12 operators."""
         return self.engine.beyond_referentiel(turn.text, nlu_sure) and not self.operator_slug(turn.text, anywhere=True)
+
+    def _hors_bouquet_row(self, topic: str, text: str) -> bool:
+        """The référentiel itself answers: the topic's reading of the text is one of its « hors bouquet »
+        rows (« renouveler mon titre de séjour sur l'ANEF »), which says where to go, more precisely
+        than the out-of-scope classifier's general answer."""
+        try:
+            outcome = self.engine.decide(topic, {}, text, may_ask=False)
+        except LookupError:
+            return False
+        return isinstance(outcome, Outcome) and outcome.demarche is not None and outcome.demarche.category == "hors_bouquet"
 
     def must_not_do(self, text: str):
         """A request a counter must not handle (knowledge/hors_champ.yml), if the text is one."""

@@ -343,3 +343,20 @@ def test_a_demarche_only_the_msa_handles_needs_a_word_of_the_agricultural_scheme
     result = run(guichet, "declaration_trimestrielle_msa", "je dois faire ma declaration trimestrielle du rsa",
                  confidence=0.45, ranking=ranking)
     assert result.slots["last_operator"] == "caf"
+
+
+def test_a_hors_bouquet_row_answers_before_the_out_of_scope_classifier(repo):
+    """The référentiel's own « hors bouquet » row (titres de séjour on the ANEF) says where to go, more
+    precisely than the general out-of-scope answer: it answers even when the classifier would refuse
+    (forced to 0.9 here); a démarche row read by the NLU is still refused at that score."""
+
+    class Forced:
+        def scores(self, text):
+            return {"hors_champ": 0.9}
+
+    forced = Guichet(repo, signals=Forced())
+    text = "mon titre de séjour se termine en janvier et l'ANEF bloque, vous pourriez faire le renouvellement pour moi ?"
+    answer = payload(run(forced, "titres_etrangers", text), "answer")
+    assert answer["category"] == "hors_bouquet" and answer["demarche"] == "france_titres.titres_etrangers_anef"
+    refused = run(forced, "aide_logement", "je voudrais faire une demande d'aide au logement pour mon studio")
+    assert payload(refused, "out_of_scope")
