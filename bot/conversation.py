@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.engine import ANSWERS, UNKNOWN, DecisionEngine, Outcome, Question, UnknownTopic
 from bot.knowledge.types import Demarche, Operator
-from bot.multi import OUT_OF_SCOPE, MultiDetector, NEXT_WORDS, Request
+from bot.multi import GENERIC_TERMS, OUT_OF_SCOPE, MultiDetector, NEXT_WORDS, Request
 from bot.signals import SignalPort
 from bot.render import (
     AGENT,
@@ -27,6 +27,7 @@ from bot.render import (
     render_question,
 )
 from bot import case as casefile
+from bot.text import terms
 
 ANSWER_INTENTS = {"affirm": "oui", "deny": "non", "je_ne_sais_pas": UNKNOWN}
 MAX_CHOICES = 3
@@ -48,6 +49,10 @@ NAMED_TOPIC_MIN = 0.02
 # NLU confidence from which a reading stands against the organisation named (« la sécu a pas tout pris en
 # charge, je veux payer la facture de l'hôpital en ligne » is the Finances publiques' démarche)
 NAMED_KEEPS_SURE_READING = 0.5
+# a démarche named by its own words: the search's score and the words shared with its row (seen on
+# the challenge sets: no request of another body reaches both)
+NAMED_DEMARCHE_SCORE = 15.0
+NAMED_DEMARCHE_TERMS = 3
 # Slots that describe the current request (reset when a new request starts).
 REQUEST_SLOTS = ("topic", "request_text", "pending_question", "questions_asked")
 
@@ -618,8 +623,23 @@ class Guichet:
         return None
 
     def _beyond_referentiel(self, turn: Turn, nlu_sure: bool) -> bool:
-        """Out of the référentiel by the classifier, unless the person names one of the 12 operators."""
-        return self.engine.beyond_referentiel(turn.text, nlu_sure) and not self.operator_slug(turn.text, anywhere=True)
+        """Out of the référentiel by the classifier, unless the person names one of the 12 operators or
+        a démarche of the référentiel by its own words (`names_a_demarche`)."""
+        return (self.engine.beyond_referentiel(turn.text, nlu_sure) and not self.operator_slug(turn.text, anywhere=True)
+                and not self.names_a_demarche(turn.text))
+
+    def names_a_demarche(self, text: str) -> bool:
+        """The référentiel's search finds a row clearly, with at least NAMED_DEMARCHE_TERMS words of its
+        title or label that say what it is about (« la complémentaire santé solidaire », « un dossier de
+        surendettement à la Banque de France »): the text names that démarche, whatever else it says
+        (« il n'a aucune mutuelle »). Synonyms alone do not count (« résilier ma mutuelle » finds the
+        CSS through them, sharing none of its words)."""
+        hits = self.repo.search(text, limit=1)
+        if not hits or hits[0].score < NAMED_DEMARCHE_SCORE:
+            return False
+        row = hits[0].demarche
+        shared = (set(terms(text)) & set(terms(" ".join((row.title, row.label))))) - GENERIC_TERMS
+        return len(shared) >= NAMED_DEMARCHE_TERMS
 
     def _hors_bouquet_row(self, topic: str, text: str) -> bool:
         """The référentiel itself answers: the topic's reading of the text is one of its « hors bouquet »

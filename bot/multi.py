@@ -110,7 +110,8 @@ _STATE = re.compile(
 )
 # words of a clause that say what is asked without saying about what (« je dois le signaler »,
 # « comment le contester », « je veux faire une réclamation »): such a clause continues the previous one
-_GENERIC = frozenset(terms(
+# (bot.conversation reads them too)
+GENERIC_TERMS = frozenset(terms(
     "comment pourquoi quand quoi quel quelle quels quelles faut falloir dois doit devoir veux veut voudrais voudrait "
     "vouloir souhaite souhaiterait aimerais aimerait peux peut pouvoir faire fait refaire aider aide besoin "
     "savoir sais sait connaitre demander demande prevenir previent signaler signale contester conteste reclamation "
@@ -251,7 +252,7 @@ def _is_context(piece: str) -> bool:
 def _is_continuation(piece: str) -> bool:
     """A clause that says what is asked about something named before it (« je dois le signaler à la
     CAF », « comment le contester »): fewer than two words of its own beyond the generic ones."""
-    own = [t for t in terms(piece) if t not in _GENERIC]
+    own = [t for t in terms(piece) if t not in GENERIC_TERMS]
     folded = _plain(piece)
     return len(own) < 1 or (len(own) < 3 and bool(_PRONOUN_OBJECT.search(folded) or _ASKED_BY_OTHER.search(folded)))
 

@@ -360,3 +360,22 @@ def test_a_hors_bouquet_row_answers_before_the_out_of_scope_classifier(repo):
     assert answer["category"] == "hors_bouquet" and answer["demarche"] == "france_titres.titres_etrangers_anef"
     refused = run(forced, "aide_logement", "je voudrais faire une demande d'aide au logement pour mon studio")
     assert payload(refused, "out_of_scope")
+
+
+def test_a_demarche_named_by_its_own_words_is_not_refused_by_the_out_of_scope_classifier(repo):
+    """« Il n'a aucune mutuelle… la complémentaire santé solidaire »: the CSS is named by its own words,
+    so even a classifier sure it is out of scope (forced to 0.9) does not refuse it; a private mutual
+    insurance, which the search finds only through synonyms, is still refused."""
+
+    class Forced:
+        def scores(self, text):
+            return {"hors_champ": 0.9}
+
+    forced = Guichet(repo, signals=Forced())
+    text = "Mme R. n'a plus de mutuelle depuis son licenciement, elle veut demander la complémentaire santé solidaire."
+    assert forced.names_a_demarche(text)
+    answer = payload(run(forced, "complementaire_sante_solidaire", text), "answer")
+    assert answer["demarche"].startswith("assurance_maladie.css")
+    private = "je voudrais résilier ma mutuelle privée, elle est devenue trop chère"
+    assert not forced.names_a_demarche(private)
+    assert payload(run(forced, "complementaire_sante_solidaire", private), "out_of_scope")

@@ -243,3 +243,13 @@ def test_no_other_body_pattern_matches_a_row_of_the_knowledge_base(knowledge, ot
     texts += [(s.id, s.title) for s in knowledge.situations]
     texts += [(o.slug, text) for o in knowledge.operators.values() for text in (o.name, o.title, *o.aliases)]
     assert matches(other_bodies, texts) == []
+
+
+def test_a_credit_dispute_before_a_court_is_a_question_of_rights_not_a_bank_dispute(guichet):
+    """« Convoqué devant le juge pour un crédit »: what the person asks is their rights before the
+    court (Point-justice), not to be accompanied in a dispute with the bank (PIMMS list)."""
+    plain_dispute = "je suis en litige avec ma banque pour un crédit conso, vous pouvez m'aider à le régler ?"
+    assert guichet.must_not_do(plain_dispute).id == "litige_bancaire"
+    summoned = ("Madame est convoquée au tribunal par sa société de crédit pour un contentieux sur un prêt "
+                "renouvelable ; elle veut connaître ses droits avant l'audience.")
+    assert guichet.must_not_do(summoned) is None
