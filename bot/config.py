@@ -154,6 +154,7 @@ def get_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         except OpeningHoursError as exc:
             hours_error = str(exc)
     timezone = env.get("GUICHET_TIMEZONE") or DEFAULT_TIMEZONE
+    action_port = _int(env.get("GUICHET_ACTION_PORT"), DEFAULT_ACTION_PORT)
     return Settings(
         db_url=env.get("GUICHET_DB_URL") or default_db_url(),
         knowledge_dir=Path(env.get("GUICHET_KNOWLEDGE_DIR") or PROJECT_ROOT / "knowledge"),
@@ -167,9 +168,9 @@ def get_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         tracker_db=tracker_db,
         lock_store_url=env.get("GUICHET_LOCK_STORE_URL") or None,
         action_url=env.get("GUICHET_ACTION_URL")
-        or f"http://{DEFAULT_ACTION_HOST}:{_int(env.get('GUICHET_ACTION_PORT'), DEFAULT_ACTION_PORT)}/webhook",
+        or f"http://{DEFAULT_ACTION_HOST}:{action_port}/webhook",
         action_host=env.get("GUICHET_ACTION_HOST") or DEFAULT_ACTION_HOST,
-        action_port=_int(env.get("GUICHET_ACTION_PORT"), DEFAULT_ACTION_PORT),
+        action_port=action_port,
         agent_token=env.get("GUICHET_AGENT_TOKEN") or None,
         agent_code_file=Path(env.get("GUICHET_AGENT_CODE_FILE") or PROJECT_ROOT / DEFAULT_AGENT_CODE_FILE),
         agent_session_s=max(1, _int(env.get("GUICHET_AGENT_SESSION_SECONDS"), DEFAULT_AGENT_SESSION_S)),

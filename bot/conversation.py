@@ -138,7 +138,7 @@ class Guichet:
         if stopped is not None:
             return self._new_request(stopped, turn.text, turn.slots, audience)
         if intent in self.topics:
-            if self._beyond_referentiel(turn, nlu_sure=True) and not self._hors_bouquet_row(intent, turn.text):
+            if self._beyond_referentiel(turn, nlu_sure=True):
                 return self.out_of_scope(Turn(**{**turn.__dict__, "intent": "hors_champ"}))
             return self._new_request(self.document_asked(turn.text, intent) or intent, turn.text, turn.slots, audience)
         if intent in ANSWER_INTENTS:
@@ -624,9 +624,11 @@ class Guichet:
 
     def _beyond_referentiel(self, turn: Turn, nlu_sure: bool) -> bool:
         """Out of the référentiel by the classifier, unless the person names one of the 12 operators or
-        a démarche of the référentiel by its own words (`names_a_demarche`)."""
+        a démarche of the référentiel by its own words (`names_a_demarche`), or the NLU's topic reads the
+        text as one of the référentiel's « hors bouquet » rows (`_hors_bouquet_row`)."""
         return (self.engine.beyond_referentiel(turn.text, nlu_sure) and not self.operator_slug(turn.text, anywhere=True)
-                and not self.names_a_demarche(turn.text))
+                and not self.names_a_demarche(turn.text)
+                and not (turn.intent in self.topics and self._hors_bouquet_row(turn.intent, turn.text)))
 
     def names_a_demarche(self, text: str) -> bool:
         """The référentiel's search finds a row clearly, with at least NAMED_DEMARCHE_TERMS words of its

@@ -279,7 +279,7 @@ def _attach(pieces: List[Tuple[str, int]]) -> List[Tuple[str, str, int]]:
             result[-1] = (", ".join([clause] + pending), core, number)
         else:
             joined = ", ".join(pending)
-            result.append((joined, joined, pieces[0][1] if pieces else 0))
+            result.append((joined, joined, pieces[0][1]))  # pending: there were pieces
     return result
 
 
@@ -420,8 +420,8 @@ class MultiDetector:
         a request of its own, the one most likely urgent, read on the run's words."""
         found: List[Request] = []
         unclear: List[str] = []
-        opens: List[bool] = []  # the unclear run opens its sentence (set with its first clause)
-        sentences: List[int] = [-1, -1]  # sentence of the previous clause, of the unclear run's last
+        run_opens = False  # the unclear run opens its sentence (set with its first clause)
+        run_sentence = previous_sentence = -1  # sentence of the unclear run's last clause, of the previous clause
 
         def settle(sentence: Optional[int] = None) -> str:
             """Place the unclear run; returns it when it goes to the request that follows (`sentence`:
@@ -430,9 +430,8 @@ class MultiDetector:
             if not unclear:
                 return ""
             joined = ", ".join(unclear)
-            forward = sentence is not None and opens[0] and sentences[1] == sentence
+            forward = sentence is not None and run_opens and run_sentence == sentence
             unclear.clear()
-            opens.clear()
             if self._story_of_rupture(joined, found):
                 topic = self._story_topic(joined, None if _is_problem(found[-1]) else found[-1].topic)
                 if topic is not None:
@@ -444,7 +443,7 @@ class MultiDetector:
             return ""
 
         for segment, core, sentence in _clauses(text):
-            opens_sentence, sentences[0] = sentence != sentences[0], sentence
+            opens_sentence, previous_sentence = sentence != previous_sentence, sentence
             ranking = self.rank(segment)
             if core != segment:  # the description of the person may drown the request's own words
                 own = self.rank(core)
@@ -472,9 +471,9 @@ class MultiDetector:
                 continue
             if not confident:
                 if not unclear:
-                    opens.append(opens_sentence)
+                    run_opens = opens_sentence
                 unclear.append(segment)
-                sentences[1] = sentence
+                run_sentence = sentence
                 continue
             before = settle(sentence)
             if found and found[-1].topic == topic and not self._story_beside(segment, found[-1]):

@@ -95,6 +95,11 @@ def run(model: Optional[str], endpoints: Optional[str], credentials: Optional[st
         credentials or str(PROJECT_ROOT / "credentials.yml"),
         port,
     )
+    return _rasa(args)
+
+
+def _rasa(args: List[str]) -> int:
+    """Rasa's command line, run in this process (its arguments never appear in the process list)."""
     from rasa.__main__ import main as rasa_main
 
     sys.argv = [str(Path(sys.executable).parent / "rasa"), *args]
@@ -109,9 +114,4 @@ def run_actions(port: Optional[int]) -> int:
 
     settings = get_settings()
     os.environ["SANIC_HOST"] = settings.action_host
-    from rasa.__main__ import main as rasa_main
-
-    sys.argv = [str(Path(sys.executable).parent / "rasa"), "run", "actions", "--actions", "actions",
-                "--port", str(port or settings.action_port)]
-    rasa_main()
-    return 0
+    return _rasa(["run", "actions", "--actions", "actions", "--port", str(port or settings.action_port)])
