@@ -147,7 +147,7 @@ def false_splits(guichet, path: Path) -> dict:
     cases = (data.get("cases") or data.get("messages") or data.get("conversations")) if isinstance(data, dict) else data
     split = [c["text"] for c in cases if len(guichet.detect_requests(c["text"])) >= 2]
     return {"messages": len(cases), "split": len(split), "rate": round(len(split) / len(cases), 3) if cases else 0.0,
-            "examples": split[:10]}
+            "examples": split}
 
 
 def make_guichet():

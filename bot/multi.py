@@ -155,6 +155,20 @@ _OWN_QUESTION = re.compile(
 )
 
 
+# words that add a request to one already made (« il veut aussi… », « autre chose : … »)
+_ADDED = re.compile(r"\b(?:aussi|egalement|en plus|de plus|autre chose|autre question|par ailleurs|enfin)\b")
+
+
+def _added(message: str, request: "Request") -> bool:
+    """The message adds `request` to what came before (« il veut aussi… », « autre chose : … »): a
+    word of addition just before its first clause or within it."""
+    first = request.text.split(", ")[0].strip()
+    start = message.find(first) if first else -1
+    if start < 0:
+        return False
+    return bool(_ADDED.search(_plain(message[max(0, start - 20):start + len(first)])))
+
+
 def _fold_keep(text: str) -> str:
     """Folded text with the same length as the original (so that cuts map back to the original)."""
     folded = fold(text)
@@ -553,11 +567,12 @@ class MultiDetector:
             return Detection([])
         if (len(requests) == 2 and requests[0].operator is not None and requests[0].operator == requests[1].operator
                 and not any(r.alarm or r.urgent for r in requests)
-                and not (all(_OWN_QUESTION.search(_plain(r.text)) for r in requests)
+                and not ((all(_OWN_QUESTION.search(_plain(r.text)) for r in requests) or _added(text, requests[1]))
                          and not self.engine.emergencies(text))):
             # two readings of one organisation's démarche: far more often one request told at length
             # (« j'ai eu un refus pour le chômage… pourquoi ils refusent ») than two (one in eight
-            # single-request messages were split this way), unless each asks its own question
+            # single-request messages were split this way), unless a word of addition opens the second
+            # (« elle a aussi une question sur… ») or each asks its own question
             # (« comment récupérer un colis… et comment on active le coffre-fort Digiposte ») and
             # nothing tells of a danger (the single path puts it first, whoever it concerns)
             return Detection([])

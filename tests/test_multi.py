@@ -367,6 +367,18 @@ def test_two_questions_to_one_organisation_are_two_requests(guichet):
     assert guichet.detect_requests("je m'inscris à France Travail pour trouver une formation de cariste") == []
 
 
+def test_a_request_added_to_one_organisation_with_aussi_is_a_request_of_its_own(guichet):
+    """« Elle a aussi une question sur… »: a word of addition before the second request makes two
+    requests of one organisation, even when the second asks no question of its own; without it, two
+    readings of one organisation stay one request, and « aussi » inside the first changes nothing."""
+    note = ("Madame voudrait créer son compte Pajemploi pour déclarer sa nounou. "
+            "Elle a {}une question sur l'avance immédiate du Cesu pour son aide ménagère")
+    assert [(r.operator, r.topic) for r in guichet.detect_requests(note.format("aussi "))] == [
+        ("urssaf", "pajemploi"), ("urssaf", "cesu")]
+    assert guichet.detect_requests(note.format("")) == []
+    assert guichet.detect_requests("je voudrais que mon fils soit aussi sur ma carte vitale pour les remboursements") == []
+
+
 def test_one_request_of_one_organisation_told_at_length_stays_one(guichet):
     """A story, then one question: the same organisation read twice is still one request."""
     text = ("Pôle emploi m'a envoyé un courrier de trop-perçu de 600 euros, "
