@@ -11,7 +11,8 @@ gives one intent per message, so the conversation (bot.conversation) asks this m
 2. `TopicClassifier`: TF-IDF of words (1–2 grams) and characters (2–5 grams) on the folded text and a
    logistic regression, trained in-process on the démarche phrasings of data/nlu/ (the same
    examples as the Rasa model; conversational intents left out), once per process, on first use.
-3. `MultiDetector.detect`: adjacent clauses of the same topic are merged; a request is kept when
+3. `MultiDetector.detect`: adjacent clauses of the same topic are merged (unless a word of addition,
+   « aussi », « autre chose », opens the second and its row differs); a request is kept when
    its topic is confident and not already found (an urgent reading of a topic already found is
    kept beside it). A clause with no démarche of its own completes the request before it, unless it
    opens the sentence of the request that follows (« son employeur l'envoie en Australie dans
@@ -156,13 +157,13 @@ _OWN_QUESTION = re.compile(
 
 
 # words that add a request to one already made (« il veut aussi… », « autre chose : … »)
-_ADDED = re.compile(r"\b(?:aussi|egalement|en plus|de plus|autre chose|autre question|par ailleurs|enfin)\b")
+_ADDED = re.compile(r"\b(?:aussi|egalement|autre chose|autre question|par ailleurs|enfin)\b")
 
 
-def _added(message: str, request: "Request") -> bool:
+def _added(message: str, clause: str) -> bool:
     """The message adds `request` to what came before (« il veut aussi… », « autre chose : … »): a
     word of addition just before its first clause or within it."""
-    first = request.text.split(", ")[0].strip()
+    first = clause.split(", ")[0].strip()
     start = message.find(first) if first else -1
     if start < 0:
         return False
@@ -490,7 +491,8 @@ class MultiDetector:
                 run_sentence = sentence
                 continue
             before = settle(sentence)
-            if found and found[-1].topic == topic and not self._story_beside(segment, found[-1]):
+            if (found and found[-1].topic == topic and not self._story_beside(segment, found[-1])
+                    and not _added(text, segment)):
                 found[-1].text += ", " + ", ".join(filter(None, (before, segment)))
                 found[-1].confidence = max(found[-1].confidence, confidence)
                 continue
@@ -560,14 +562,14 @@ class MultiDetector:
             # so is an urgent reading beside a plain one (« refaire mon permis perdu » and « la carte
             # grise à mon nom avant lundi, je pars en mission »)
             if any(r.topic == request.topic and r.alarm == request.alarm and (r.urgent or not request.urgent)
-                   for r in requests):
+                   and (r.demarche == request.demarche or not _added(text, request.text)) for r in requests):
                 continue
             requests.append(request)
         if len(requests) < 2:
             return Detection([])
         if (len(requests) == 2 and requests[0].operator is not None and requests[0].operator == requests[1].operator
                 and not any(r.alarm or r.urgent for r in requests)
-                and not ((all(_OWN_QUESTION.search(_plain(r.text)) for r in requests) or _added(text, requests[1]))
+                and not ((all(_OWN_QUESTION.search(_plain(r.text)) for r in requests) or _added(text, requests[1].text))
                          and not self.engine.emergencies(text))):
             # two readings of one organisation's démarche: far more often one request told at length
             # (« j'ai eu un refus pour le chômage… pourquoi ils refusent ») than two (one in eight

@@ -379,6 +379,17 @@ def test_a_request_added_to_one_organisation_with_aussi_is_a_request_of_its_own(
     assert guichet.detect_requests("je voudrais que mon fils soit aussi sur ma carte vitale pour les remboursements") == []
 
 
+def test_two_rows_of_one_topic_added_with_aussi_are_two_requests(guichet):
+    """Two démarches of one topic (the auto-entrepreneur's) are one request when told together, two
+    when the second is added (« il me faut aussi… »)."""
+    text = ("Je suis autoentrepreneuse en couture, je dois déclarer mon chiffre d'affaires du mois. "
+            "Il me faut {}une attestation de l'Urssaf pour un client.")
+    requests = guichet.detect_requests(text.format("aussi "))
+    assert [r.topic for r in requests] == ["auto_entrepreneur", "auto_entrepreneur"]
+    assert requests[0].demarche == "urssaf.auto_entrepreneur_declaration" != requests[1].demarche
+    assert guichet.detect_requests(text.format("")) == []
+
+
 def test_one_request_of_one_organisation_told_at_length_stays_one(guichet):
     """A story, then one question: the same organisation read twice is still one request."""
     text = ("Pôle emploi m'a envoyé un courrier de trop-perçu de 600 euros, "
