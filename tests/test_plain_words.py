@@ -22,6 +22,9 @@ def engine(knowledge):
     ("elle est cotisante à la mutualité agricole", "msa", "oui"),
     ("je dois partir dans 6 jours pour un enterrement au Maroc", "demande_urgente", "oui"),
     ("mon frere est en reanimation, il me faut un passeport le plus vite possible", "demande_urgente", "oui"),
+    # whether what happened to the person is lawful: a question on their own case
+    ("mon ancien employeur garde mon dernier bulletin de salaire, il a le droit ?", "question_dossier", "oui"),
+    ("le bailleur garde les 600 euros, c'est légal ça ?", "question_dossier", "oui"),
 ])
 def test_facts_in_plain_words(engine, text, key, value):
     assert engine.implied_facts(text).get(key) == value
@@ -34,6 +37,11 @@ def test_facts_in_plain_words(engine, text, key, value):
 ])
 def test_cues_never_fire_inside_another_word(engine, text, key):
     assert key not in engine.implied_facts(text)
+
+
+def test_whether_someone_else_may_do_something_is_no_question_on_ones_file(engine):
+    text = "le garagiste se demande s'il a le droit d'accepter le chèque énergie pour la réparation du chauffage"
+    assert "question_dossier" not in engine.implied_facts(text)
 
 
 def test_no_emergency_in_ordinary_words(engine):
