@@ -161,8 +161,9 @@ _ADDED = re.compile(r"\b(?:aussi|egalement|autre chose|autre question|par ailleu
 
 
 def _added(message: str, clause: str) -> bool:
-    """The message adds `request` to what came before (« il veut aussi… », « autre chose : … »): a
-    word of addition just before its first clause or within it."""
+    """The message adds the request told by `clause` (one or more clauses joined by « , ») to what came
+    before (« il veut aussi… », « autre chose : … »): a word of addition just before its first clause
+    or within it."""
     first = clause.split(", ")[0].strip()
     start = message.find(first) if first else -1
     if start < 0:
@@ -561,8 +562,9 @@ class MultiDetector:
             # request of its topic (« une attestation de paiement » and « la pension n'est plus versée »),
             # so is an urgent reading beside a plain one (« refaire mon permis perdu » and « la carte
             # grise à mon nom avant lundi, je pars en mission »)
+            added = _added(text, request.text)
             if any(r.topic == request.topic and r.alarm == request.alarm and (r.urgent or not request.urgent)
-                   and (r.demarche == request.demarche or not _added(text, request.text)) for r in requests):
+                   and (r.demarche == request.demarche or not added) for r in requests):
                 continue
             requests.append(request)
         if len(requests) < 2:
