@@ -58,8 +58,25 @@ def test_a_duration_or_undocumented_status_is_no_fact(engine, text, key):
     assert key not in engine.implied_facts(text)
 
 
+@pytest.mark.parametrize("text, key, never", [
+    # what the person does not have, followed by how long they have been here, is no wait
+    ("réfugiée sans titre de séjour, arrivée en France depuis six mois, elle veut se soigner", "bloquee", "oui"),
+    # letters that stopped coming by post are no interrupted payment
+    ("depuis que j'ai mon espace en ligne je reçois plus de courrier de ma caisse", "bloquee", "oui"),
+    ("je reçois plus les relevés par la poste, je voudrais les avoir en papier", "bloquee", "oui"),
+    # an urgency the person denies is no urgent request
+    ("rien d'urgent, c'est pour refaire ma carte d'identité qui expire l'an prochain", "demande_urgente", "oui"),
+    ("ce n'est pas urgent du tout, je voudrais un passeport pour cet été", "demande_urgente", "oui"),
+    # « sur le site » said with « n'y arrive pas seule » is no digital autonomy
+    ("elle doit déclarer la perte sur le site mais elle n'y arrive pas seule", "autonome_numerique", "oui"),
+])
+def test_what_the_text_denies_or_does_not_say_is_no_fact(engine, text, key, never):
+    assert engine.implied_facts(text).get(key) != never
+
+
 def test_a_wait_with_a_duration_is_a_blockage(engine):
-    for text in ("toujours aucune réponse depuis deux mois", "depuis 3 mois j'attends le virement"):
+    for text in ("toujours aucune réponse depuis deux mois", "depuis 3 mois j'attends le virement",
+                 "sans aucun versement depuis cinq semaines", "je ne reçois plus mon allocation"):
         assert engine.implied_facts(text).get("bloquee") == "oui", text
 
 
