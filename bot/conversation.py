@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.engine import ANSWERS, UNKNOWN, DecisionEngine, Outcome, Question, UnknownTopic
 from bot.knowledge.types import Demarche, Operator
-from bot.multi import GENERIC_TERMS, OUT_OF_SCOPE, MultiDetector, NEXT_WORDS, Request
+from bot.multi import OUT_OF_SCOPE, MultiDetector, NEXT_WORDS, Request
 from bot.signals import SignalPort
 from bot.render import (
     AGENT,
@@ -27,7 +27,7 @@ from bot.render import (
     render_question,
 )
 from bot import case as casefile
-from bot.text import terms
+from bot.text import GENERIC_TERMS, terms
 
 ANSWER_INTENTS = {"affirm": "oui", "deny": "non", "je_ne_sais_pas": UNKNOWN}
 MAX_CHOICES = 3

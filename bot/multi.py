@@ -35,7 +35,7 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, 
 
 import yaml
 
-from bot.text import fold, plain as _plain, terms
+from bot.text import GENERIC_TERMS, fold, plain as _plain, terms
 
 # intents of data/nlu/ that are not démarche topics
 CONVERSATIONAL = frozenset({
@@ -103,24 +103,17 @@ _DESCRIPTION = re.compile(
     r"beneficiaire|titulaire|affilie|affiliee|originaire|arrive|arrivee|heberge|hebergee|locataire|proprietaire|suivi|suivie|"
     r"connu|connue|demandeur|demandeuse|accompagne|accompagnee)\b)"
 )
+# when the counsellor heard what follows (« en fin d'entretien », « pendant le rendez-vous »): no request
+_FRAME = re.compile(
+    r"^(?:en fin|a la fin|au cours|pendant|durant|lors|au debut|en debut)(?: de| d| du)? ?(?:l |le |la |notre |son |cet |ce )?"
+    r"(?:entretien|rendez vous|rdv|echange|discussion|accueil)$|^(?:en discutant|en partant|avant de partir)$"
+)
 # a statement about the person's situation (« je suis au RSA », « elle touche les allocs », « j'ai 67 ans »)
 _STATE = re.compile(
     r"^(?:je|j|il|elle|on|monsieur|madame|mme)\s+(?:suis|est|etait|etais|touche|touchait|percoit|percois|a deja|ai deja|"
     r"a \d+ ans|ai \d+ ans|travaille|travaillais|vis|vit|habite|pars|part|vais|va|viens de|vient de)\b"
     r"|^(?:\S+\s+){0,4}(?:est|sont|etait|etaient)\b"  # « ma mère est hospitalisée », « les travaux sont finis »
 )
-# words of a clause that say what is asked without saying about what (« je dois le signaler »,
-# « comment le contester », « je veux faire une réclamation »): such a clause continues the previous one
-# (bot.conversation reads them too)
-GENERIC_TERMS = frozenset(terms(
-    "comment pourquoi quand quoi quel quelle quels quelles faut falloir dois doit devoir veux veut voudrais voudrait "
-    "vouloir souhaite souhaiterait aimerais aimerait peux peut pouvoir faire fait refaire aider aide besoin "
-    "savoir sais sait connaitre demander demande prevenir previent signaler signale contester conteste reclamation "
-    "regler payer paye reponse probleme souci chose truc ca cela ceci aussi egalement encore deja maintenant "
-    "alors donc mais ni non oui jamais rien toujours bien tres trop peu "
-    # nouns that say what without saying about what (« comment je conteste leur décision »)
-    "decision courrier courriers lettre lettres dossier montant refus papier papiers document documents somme"
-))
 # another body asks the person for something named before (« la CAF me les demande »): no request
 _ASKED_BY_OTHER = re.compile(
     r"\b(?:me|m|lui|nous|leur)\s+(?:le|la|les|l|en)\s*(?:a |ont |avait |avaient )?(?:demand|reclam|exig)\w*\b"
@@ -255,7 +248,7 @@ def _is_context(piece: str) -> bool:
     """A description of the person (« Monsieur 58 ans », « licencié ») or a fragment too short to be
     a request on its own."""
     folded = _plain(piece)
-    if len(terms(piece)) < MIN_TERMS:
+    if len(terms(piece)) < MIN_TERMS or _FRAME.match(folded):
         return True
     state = _STATE.match(folded)
     if state and not _REQUEST_WORD.search(folded[state.end():]) and not _NEGATION.search(folded):
@@ -432,8 +425,8 @@ class MultiDetector:
 
         Unclear clauses (no confident topic) complete the request before them, except a run of them
         that tells of a payment or a right that stopped (« sa pension n'est plus versée depuis deux
-        mois, il ne mange plus qu'une fois par jour ») after a request that does not: such a story is
-        a request of its own, the one most likely urgent, read on the run's words."""
+        mois, il ne mange plus qu'une fois par jour ») or discloses a danger, after a request that does
+        not: such a story is a request of its own, the one most likely urgent, read on the run's words."""
         found: List[Request] = []
         unclear: List[str] = []
         run_opens = False  # the unclear run opens its sentence (set with its first clause)
@@ -448,11 +441,17 @@ class MultiDetector:
             joined = ", ".join(unclear)
             forward = sentence is not None and run_opens and run_sentence == sentence
             unclear.clear()
+            topic = None
             if self._story_of_rupture(joined, found):
                 topic = self._story_topic(joined, None if _is_problem(found[-1]) else found[-1].topic)
-                if topic is not None:
-                    found.append(Request(topic[0], joined, topic[1], alarm=True))
-                    return ""
+            elif self._story_of_danger(joined, found):
+                # only about what the story itself names; else the danger is the previous request's circumstance
+                topic = self._story_topic(joined)
+                if topic is not None and topic[0] == found[-1].topic:
+                    topic = None
+            if topic is not None:
+                found.append(Request(topic[0], joined, topic[1], alarm=True))
+                return ""
             if forward or not found:
                 return joined
             found[-1].text += ", " + joined  # an unclear clause completes the previous request
@@ -531,6 +530,12 @@ class MultiDetector:
         if not found or interrupted is None or len(terms(story)) < STORY_TERMS:
             return False
         return interrupted(story, STORY_RUPTURE) and not interrupted(found[-1].text)
+
+    def _story_of_danger(self, story: str, found: Sequence[Request]) -> bool:
+        """Unclear clauses that disclose a danger (the emergency lists: violence, suicide, no shelter…)
+        after a request that does not (« il vient pour le quitus fiscal ; en fin d'entretien elle dit
+        que son compagnon la menace et garde son AAH »): a request of its own, read on its words."""
+        return bool(found) and bool(self.engine.emergencies(story)) and not self.engine.emergencies(found[-1].text)
 
     def _agreed(self, segment: str, ranking: List[Tuple[str, float]]) -> Optional[Tuple[str, float]]:
         """The search's first topic when the classifier gives it at least SEARCH_AGREEMENT."""

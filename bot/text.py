@@ -45,6 +45,20 @@ def terms(text: str) -> List[str]:
     return [stem(w) for w in _WORD_RE.findall(fold(text)) if w not in STOPWORDS]
 
 
+# words of a clause that say what is asked without saying about what (« je dois le signaler »,
+# « comment le contester », « je veux faire une réclamation »): such a clause continues the previous one
+# (bot.multi reads clauses with them, bot.conversation the words a search shares with a row)
+GENERIC_TERMS = frozenset(terms(
+    "comment pourquoi quand quoi quel quelle quels quelles faut falloir dois doit devoir veux veut voudrais voudrait "
+    "vouloir souhaite souhaiterait aimerais aimerait peux peut pouvoir faire fait refaire aider aide besoin "
+    "savoir sais sait connaitre demander demande prevenir previent signaler signale contester conteste reclamation "
+    "regler payer paye reponse probleme souci chose truc ca cela ceci aussi egalement encore deja maintenant "
+    "alors donc mais ni non oui jamais rien toujours bien tres trop peu "
+    # nouns that say what without saying about what (« comment je conteste leur décision »)
+    "decision courrier courriers lettre lettres dossier montant refus papier papiers document documents somme"
+))
+
+
 def _padded(text: str) -> str:
     return " " + " ".join(fold(text).replace("'", " ").split()) + " "
 

@@ -453,3 +453,21 @@ def test_a_faint_sign_of_distress_does_not_put_a_plain_request_first(repo):
         guichet = Guichet(repo, signals=Forced(score),
                           topic_classifier=lambda: classifier_for(ROOT / "data" / "nlu", repo.topics()))
         assert [(r.operator, r.urgent) for r in guichet.detect_requests(text)] == expected, score
+
+
+def test_a_danger_disclosed_in_the_middle_of_a_note_is_its_own_urgent_request_and_comes_first(guichet):
+    text = ("M. D., 52 ans, bénéficiaire du RSA. Il vient pour le quitus fiscal d'un camping-car acheté en Allemagne. "
+            "En fin de rendez-vous, il confie que son frère le menace depuis des semaines et garde son RSA, "
+            "et qu'il a peur de rentrer chez lui. Il voudrait aussi connaître les horaires du Point-justice.")
+    requests = guichet.detect_requests(text)
+    assert requests[0].urgent and requests[0].operator == "caf"
+    assert "menace" in requests[0].text and "quitus" not in requests[0].text
+    assert [r.operator for r in requests[1:]] == ["finances_publiques", "point_justice"]
+
+
+def test_a_danger_told_with_a_request_and_no_benefit_stays_with_it(guichet):
+    # violence told beside one request is that request's circumstance, not a second request
+    assert guichet.detect_requests("mon chèque énergie n'est jamais arrivé cette année et mon compagnon me frappe") == []
+    # nor a second request of the same démarche when the danger names nothing else
+    assert guichet.detect_requests("mes allocations familiales vont sur le compte de mon ex, quand je les réclame "
+                                   "il me menace, je n'ose plus rentrer chez moi") == []
