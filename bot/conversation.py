@@ -260,12 +260,13 @@ class Guichet:
 
     def outside_request(self, clause: str, message: str = "") -> Optional[str]:
         """The title of a clause's request when it is one a counter must not handle (knowledge/hors_champ.yml)
-        — in the whole message too, so that its guards (« chèque énergie » for an energy supplier) hold —
-        unless the clause shows distress or a rupture (« la banque menace de fermer mon compte » in a
+        — unless the whole message holds one of the entry's near misses (« chèque énergie » for an energy
+        supplier; the operators' names count in the clause only: the other clauses of the message name
+        theirs) or the clause shows distress or a rupture (« la banque menace de fermer mon compte » in a
         story of unpaid benefits is part of that story). The out-of-scope classifier is not used on
         clauses: on fragments it refuses too much (« elle ne sait pas comment elle va les nourrir »)."""
         request = self.must_not_do(clause)  # the regexes first: the classifiers only for a listed request
-        if request is None or (message and self.must_not_do(message) is None):
+        if request is None or (message and request.near_miss(self.engine.normalise(message))):
             return None
         if self.engine.emergencies(clause) or self.engine.alarm(clause):
             return None

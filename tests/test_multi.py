@@ -335,6 +335,19 @@ def test_a_request_a_counter_does_not_handle_is_listed_and_answered_plainly(guic
     assert item["next_step"] and item["next_step"] in summary["text"]
 
 
+def test_another_bodys_request_is_listed_even_when_other_clauses_name_an_operator(guichet):
+    # the operators' names guard the clause that holds them, not the whole message
+    text = ("Mme P. voudrait changer son adresse sur son compte ameli. Elle voudrait aussi de l'aide pour inscrire "
+            "son aîné à la cantine de l'école.")
+    assert [(r.operator, r.category) for r in guichet.detect_requests(text)] == [
+        ("assurance_maladie", "niveau_1"), (None, "hors_champ")]
+    # a near miss of the entry anywhere in the message (« chèque énergie » for an energy supplier) keeps
+    # the clause in the référentiel: sending the chèque to one's supplier is a démarche of the chèque énergie
+    kept = guichet.detect_requests("j'ai reçu mon chèque énergie. Je voudrais savoir comment l'envoyer à mon fournisseur "
+                                   "d'électricité, et aussi déclarer mon changement d'adresse à la CAF")
+    assert "cheque_energie_utiliser" in [r.topic for r in kept] and "hors_champ" not in [r.topic for r in kept]
+
+
 # -- third session: questions without a verb of request, a clear lead of one topic ----------------
 
 

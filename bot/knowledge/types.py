@@ -206,6 +206,7 @@ class OutOfScopeRequest:
     def __post_init__(self) -> None:  # compiled once, with the request
         object.__setattr__(self, "_patterns", tuple(re.compile(p) for p in self.patterns))
         object.__setattr__(self, "_unless", whole_words(self.operator_names + self.unless))
+        object.__setattr__(self, "_near_misses", whole_words(self.unless))
 
     @property
     def unless_operators(self) -> bool:
@@ -216,6 +217,11 @@ class OutOfScopeRequest:
         if not any(p.search(folded_text) for p in self._patterns):
             return False
         return self._unless is None or not self._unless.search(folded_text)
+
+    def near_miss(self, folded_text: str) -> bool:
+        """Whether the text holds one of the entry's own near misses (`unless`, not the operators' names):
+        « chèque énergie » anywhere in a message keeps an energy supplier's clause in the référentiel."""
+        return self._near_misses is not None and bool(self._near_misses.search(folded_text))
 
 
 @dataclass
