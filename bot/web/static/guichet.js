@@ -366,6 +366,7 @@ window.Guichet = (function () {
     this.socket.on("bot_uttered", function (message) {
       self.root.removeAttribute("aria-busy");
       self.showBot(message, false);
+      self.onActivity();  // the person reads the answer: the kiosk's idle delay starts again from it
     });
     this.socket.on("handoff_state", function (state) {
       self.setHandoff(state && state.state);
