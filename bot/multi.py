@@ -16,7 +16,9 @@ gives one intent per message, so the conversation (bot.conversation) asks this m
    its topic is confident and not already found (an urgent reading of a topic already found is
    kept beside it). A clause with no démarche of its own completes the request before it, unless it
    opens the sentence of the request that follows (« son employeur l'envoie en Australie dans
-   10 jours et il lui faut un permis international »: the reason of that request). Facts stated
+   10 jours et il lui faut un permis international »: the reason of that request), or tells of a
+   payment that stopped or discloses a danger naming another organisation or benefit (a request of
+   its own, likely urgent: `MultiDetector.candidates`). Facts stated
    once (implied by the whole message: « sans ordinateur », « agriculteur ») are shared by every
    request; urgent requests (an emergency cue or a clear sign of distress or rupture in their own
    words, or an urgent first reading) come first, the others keep the order typed. Fewer than two requests: `detect` returns [] and the
