@@ -17,6 +17,9 @@ Rules (the référentiel's decision logic):
   conversation), since a missed urgent situation costs far more than a question;
 - a question is asked only when it is decisive: its answers lead to different categories. Among
   decisive questions, the first in conditions.yml order that may be asked (`askable`, `ask_when`);
+- a general row of an operator (`general_when`, « Présentation générale des démarches »: the MSA
+  explains a refusal or a decision, whatever the benefit) answers instead of the topic's niveau 1
+  rows when its facts are known to hold (said in the words or answered);
 - when nothing decisive is left, unknown facts take their default, the row that fits the defaults
   and the person's words best is the outcome, and the rows the other answers would have led to
   become caveats ("si … : …").
@@ -53,6 +56,8 @@ class KnowledgePort(Protocol):
     def topic(self, topic: str) -> List[Demarche]: ...
 
     def urgent_rows(self, operator: str) -> List[Demarche]: ...
+
+    def general_rows(self, operator: str) -> List[Demarche]: ...
 
     def conditions(self) -> Dict[str, ConditionDef]: ...
 
@@ -250,10 +255,27 @@ class DecisionEngine:
             r.category == "urgent" and r.conditions.get(DISTRESS) == "oui" for r in candidates
         ):
             return Question(DISTRESS, topic, self.conditions[DISTRESS], tuple(r.id for r in candidates), emergencies)
+        general = self._general_row(candidates, known)
+        if general is not None:
+            return self._outcome([general], topic, facts, text, emergencies)
         question = self._next_question(self._assume_unaskable(candidates, facts), facts) if may_ask else None
         if question is not None:
             return Question(question, topic, self.conditions[question], tuple(r.id for r in candidates), emergencies)
-        return self._outcome(candidates, topic, facts, text, emergencies)
+        outcome = self._outcome(candidates, topic, facts, text, emergencies)
+        general = self._general_row([outcome.demarche], known) if outcome.demarche is not None else None
+        return self._outcome([general], topic, facts, text, emergencies) if general is not None else outcome
+
+    def _general_row(self, candidates: Sequence[Demarche], known: Mapping[str, str]) -> Optional[Demarche]:
+        """The general row of the candidates' operator whose facts hold, when every candidate that is
+        not urgent is a niveau 1 row of that operator (the topic has no distinction of its own left)."""
+        plain_rows = [r for r in candidates if r.category != "urgent"]
+        operators = {r.operator for r in plain_rows}
+        if not plain_rows or len(operators) != 1 or any(r.category != "niveau_1" for r in plain_rows):
+            return None
+        for row in self.knowledge.general_rows(operators.pop()):
+            if all(known.get(k) == v for k, v in row.general_when.items()) and self._compatible(row, known):
+                return row
+        return None
 
     def distress(self, text: str, operator: Optional[str] = None, answers: Mapping[str, str] = ()) -> Outcome:
         """The urgent path when no topic is known: the operator's urgent row if any, and the numbers."""

@@ -100,3 +100,66 @@ def test_a_threat_that_is_a_noun_or_a_push_by_a_horse_is_no_violence(engine):
                  "les menaces de saisie de la banque",
                  "elle vit sous la menace d'une expulsion"):
         assert engine.emergencies(text) == (), text
+
+
+# -- the subjects a row lists, said in plain words (new sentences) -----------------------------------
+
+
+@pytest.mark.parametrize("topic, text, expected", [
+    # Urssaf (lines 255, 265, 276): « en cas d'autre demande » lists the subjects that go to the Urssaf
+    ("auto_entrepreneur", "mes clients paient en retard, je voudrais régler mes cotisations en trois fois", "niveau_2"),
+    ("auto_entrepreneur", "est-ce que je peux déclarer tous les trois mois au lieu de chaque mois ?", "niveau_2"),
+    ("auto_entrepreneur", "je voudrais créer mon compte sur le site de l'Urssaf", "niveau_1"),
+    ("cesu", "l'aide ménagère s'en va et réclame ses jours de congés, je lui dois quoi ?", "niveau_2"),
+    ("cesu", "j'ai une nouvelle banque, il faut mettre à jour mon RIB pour les prélèvements Cesu", "niveau_2"),
+    ("cesu", "je voudrais activer l'avance immédiate pour mon aide à domicile", "niveau_1"),
+    ("pajemploi", "l'aide pour la garde de ma fille a diminué, je ne comprends pas leur calcul", "niveau_2"),
+    ("pajemploi", "comment imprimer le bulletin de salaire de la nounou sur Pajemploi ?", "niveau_1"),
+    # Chèque énergie (line 230): a chèque never received after a move, a separation, a death
+    ("cheque_energie_reclamation", "on a changé de logement en mai et le chèque énergie n'est jamais arrivé chez nous",
+     "niveau_2"),
+    ("cheque_energie_reclamation", "depuis notre séparation c'est mon ancien compagnon qui touche le chèque énergie",
+     "niveau_2"),
+    ("cheque_energie_reclamation", "je voudrais déposer une réclamation sur le site du chèque énergie", "niveau_1"),
+])
+def test_the_subjects_a_row_lists_decide_its_category(engine, topic, text, expected):
+    outcome = engine.decide(topic, {}, text, may_ask=False)
+    assert outcome.demarche.category == expected, outcome.demarche.id
+
+
+def test_a_word_inside_another_is_no_subject(engine):
+    # « immédiate » holds « médiat(eur) », « on a reçu » holds « n'a reçu »
+    assert "autre_demande_urssaf" not in engine.implied_facts("je veux l'avance immédiate du crédit d'impôt")
+    assert "reclamation_particuliere" not in engine.implied_facts("on a reçu le chèque énergie hier, il sert à quoi ?")
+
+
+# -- general rows of an operator (« Présentation générale des démarches ») --------------------------
+
+
+def test_a_refusal_of_the_msa_is_explained_by_the_msa_whatever_the_benefit(engine):
+    refused = engine.decide("aide_logement", {"msa": "oui"},
+                            "la MSA a rejeté mon allocation logement, je ne vois pas pourquoi", may_ask=False)
+    assert refused.demarche.id == "msa.explication_decision"
+    asked = engine.decide("aide_logement", {"msa": "oui"}, "je voudrais demander l'allocation logement à la MSA",
+                          may_ask=False)
+    assert asked.demarche.operator == "msa" and asked.demarche.category == "niveau_1"
+
+
+def test_an_administrative_anomaly_goes_to_the_assurance_maladie_whatever_the_demarche(engine):
+    anomaly = engine.decide("carte_vitale", {}, "ma fille apparaît sur la carte vitale d'une inconnue, il y a une anomalie",
+                            may_ask=False)
+    assert anomaly.demarche.id == "assurance_maladie.situation_complexe"
+    plain = engine.decide("carte_vitale", {}, "je voudrais commander une carte vitale pour mon fils", may_ask=False)
+    assert plain.demarche.category == "niveau_1"
+
+
+def test_a_general_row_never_hides_an_urgent_one(engine):
+    outcome = engine.decide("aide_logement", {"msa": "oui", "detresse": "oui"},
+                            "la MSA a supprimé mon allocation logement, je ne comprends pas la décision", may_ask=False)
+    assert outcome.demarche.category == "urgent"
+
+
+def test_an_amount_asked_for_or_a_refusal_to_come_is_no_decision_to_explain(engine):
+    for text in ("les impôts me demandent le montant de ma retraite MSA, il me faut l'attestation fiscale",
+                 "je ne veux pas de Mon espace santé, comment je le refuse ?"):
+        assert "explication_decision" not in engine.implied_facts(text), text

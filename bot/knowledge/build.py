@@ -163,6 +163,7 @@ def _insert(session: Session, knowledge: Knowledge) -> None:
                 category=demarche.category,
                 action=demarche.action,
                 doubt=demarche.doubt,
+                general_when=dict(demarche.general_when) or None,
                 position=position,
                 source_section=demarche.source.section,
                 source_line=demarche.source.line,

@@ -67,6 +67,7 @@ DEMARCHE_KEYS = {
     "conditions": False,
     "variants": False,
     "doubt": False,
+    "general_when": False,
     "source": True,
 }
 CONTACT_KEYS = {"kind": True, "value": True, "label": True, "audience": True}
@@ -561,6 +562,14 @@ def _load_demarche(
     contacts = _load_contacts(row, entry_id, rep)
     row_conditions = _load_conditions_map(row.get("conditions", {}), row, "conditions", entry_id, conditions, rep)
     variants = _load_variants(row, entry_id, conditions, rep)
+    general_when = {}
+    if row.get("general_when") is not None:
+        general_when = _load_conditions_map(row.get("general_when"), row, "general_when", entry_id, conditions, rep)
+        if not general_when:
+            rep.add(_line_of(row, "general_when"), entry_id, "general_when", "au moins une condition est requise")
+        elif category != "niveau_2":
+            rep.add(_line_of(row, "general_when"), entry_id, "general_when",
+                    "réservé aux démarches de niveau 2 (une ligne générale qui réoriente un niveau 1)")
 
     doubt = None
     if "doubt" in row:
@@ -596,6 +605,7 @@ def _load_demarche(
         conditions=row_conditions,
         variants=tuple(variants),
         doubt=doubt,
+        general_when=general_when,
     )
 
 

@@ -43,6 +43,9 @@ class InMemoryKnowledge:
             and any(d.conditions.get(k) == "oui" for k in URGENT_SITUATION_KEYS)
         ]
 
+    def general_rows(self, operator: str) -> List[Demarche]:
+        return [d for d in self.knowledge.demarches if d.operator == operator and d.general_when]
+
     def operators(self) -> List[Operator]:
         return list(self.knowledge.operators.values())
 

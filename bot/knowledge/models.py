@@ -65,6 +65,7 @@ class DemarcheRow(KnowledgeBase):
     category = Column(String(20), nullable=False, index=True)
     action = Column(Text, nullable=False)
     doubt = Column(Text)
+    general_when = Column(JSON(none_as_null=True))  # {key: value}: see Demarche.general_when
     position = Column(Integer, nullable=False)
     source_section = Column(String(400), nullable=False)
     source_line = Column(Integer, nullable=False)

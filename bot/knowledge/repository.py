@@ -78,6 +78,7 @@ def _to_domain(row: DemarcheRow) -> Demarche:
         conditions={c.key: c.value for c in row.conditions},
         variants=tuple(Variant(dict(v.when), v.text) for v in row.variants),
         doubt=row.doubt,
+        general_when=dict(row.general_when or {}),
     )
 
 
@@ -243,6 +244,11 @@ class KnowledgeRepository:
                 ]
         except (OperationalError, ProgrammingError) as exc:  # a base built before `unless`: to rebuild
             raise DatabaseError(NOT_BUILT.format(detail=type(exc.orig).__name__)) from exc
+
+    def general_rows(self, operator: str) -> List[Demarche]:
+        """The operator's general rows (`general_when`): they answer for any of its topics."""
+        statement = select(DemarcheRow).where(DemarcheRow.operator_slug == operator, DemarcheRow.general_when.isnot(None))
+        return self._demarches(statement)
 
     def urgent_rows(self, operator: str) -> List[Demarche]:
         """The operator's urgent rows that a person's situation reaches: distress or a rupture

@@ -72,6 +72,9 @@ class Demarche:
     conditions: Dict[str, str] = field(default_factory=dict)
     variants: Tuple[Variant, ...] = ()
     doubt: Optional[str] = None
+    # a general row of its operator (« Présentation générale des démarches »): when these facts hold,
+    # it answers instead of a niveau 1 row of any of the operator's topics
+    general_when: Dict[str, str] = field(default_factory=dict)
 
     @property
     def category_label(self) -> str:
