@@ -25,6 +25,18 @@ def engine(knowledge):
     # whether what happened to the person is lawful: a question on their own case
     ("mon ancien employeur garde mon dernier bulletin de salaire, il a le droit ?", "question_dossier", "oui"),
     ("le bailleur garde les 600 euros, c'est légal ça ?", "question_dossier", "oui"),
+    # France Titres (lines 47-48): a departure in the next days, a provisional certificate about to
+    # expire, a relative dying abroad
+    ("je pars mardi sur un chantier en Belgique et la carte grise de la camionnette n'est pas arrivée",
+     "demande_urgente", "oui"),
+    ("le certificat provisoire de ma voiture expire jeudi et j'en ai besoin pour travailler", "demande_urgente", "oui"),
+    ("mon père est au plus mal en Tunisie, je dois partir vite et ma carte d'identité est périmée",
+     "demande_urgente", "oui"),
+    # CAF (line 80): three months without payment and a document sent, in other words
+    ("je ne touche plus le RSA depuis quatre mois alors que j'ai déposé le justificatif demandé",
+     "prestation_interrompue", "oui"),
+    ("mes allocations sont interrompues depuis 3 mois, l'attestation que la caf voulait, mon bailleur l'a signée et "
+     "je l'ai renvoyée", "prestation_interrompue", "oui"),
 ])
 def test_facts_in_plain_words(engine, text, key, value):
     assert engine.implied_facts(text).get(key) == value
