@@ -268,7 +268,8 @@ def test_emergency_numbers_outside_the_seeds_are_the_national_ones(knowledge):
 
 
 # snake_case words of docs/knowledge.md that are schema fields or values, not topics or ids.
-DOC_VOCABULARY = {"applies_to", "ask_when", "implied_by", "snake_case", "niveau_1", "niveau_2", "hors_bouquet"}
+DOC_VOCABULARY = {"applies_to", "ask_when", "implied_by", "snake_case", "niveau_1", "niveau_2", "hors_bouquet",
+                  "general_when"}
 
 
 def test_every_id_and_topic_the_knowledge_doc_names_exists(knowledge):

@@ -82,6 +82,16 @@ BODIES = {
         "Mr souhaite déclarer un sinistre à son assureur",
         "degat des eaux dans la cuisine, l'expert de l'assurance vient quand",
     ]),
+    "retraite_complementaire": ("retraite complementaire", "paiement_retraite", [
+        "ma retraite complementaire agirc arrco est pas tombee ce mois ci",
+        "il manque des points sur mon releve agirc-arrco des annees 90",
+        "Mme souhaite joindre sa caisse de retraite complémentaire pour un versement en retard",
+    ]),
+    "vignette_crit_air": ("transport", "titres_en_ligne", [
+        "cmt je commande la vignette crit air pr ma voiture",
+        "il me faut la pastille pollution pour rouler en ville, c ou ?",
+        "usager souhaite obtenir le certificat qualité de l'air de son véhicule",
+    ]),
 }
 
 # In scope although close to another body: (intent the NLU would give, text).
@@ -122,6 +132,9 @@ NEAR_MISSES = [
     ("probleme_juridique", "mon bailleur social veut m'expulser, quels sont mes droits ?"),
     ("saisie_compte_bancaire", "mon compte en banque est saisi pour une amende pas payée"),
     ("simulation_retraite", "avec ma RQTH, je pourrai partir à quel âge ?"),
+    # filing one's pension covers the basic and the complementary pension: in scope
+    ("demande_retraite", "je veux faire ma demande de retraite, la base et la complémentaire en même temps"),
+    ("titres_en_ligne", "carte grise de ma nouvelle voiture, c'est sur le site de l'ants ?"),
 ]
 
 _ANNOTATION = re.compile(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})")
