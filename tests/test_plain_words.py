@@ -20,6 +20,7 @@ def engine(knowledge):
     ("mon père touche une petite retraite agricole", "msa", "oui"),
     ("je bosse dans les vignes depuis 3 ans", "msa", "oui"),
     ("elle est cotisante à la mutualité agricole", "msa", "oui"),
+    ("la cantine me demande le quotient familial, je suis à la MSA, pas à la CAF", "msa", "oui"),
     ("je dois partir dans 6 jours pour un enterrement au Maroc", "demande_urgente", "oui"),
     ("mon frere est en reanimation, il me faut un passeport le plus vite possible", "demande_urgente", "oui"),
     # whether what happened to the person is lawful: a question on their own case
