@@ -6,8 +6,9 @@ gives one intent per message, so the conversation (bot.conversation) asks this m
 
 1. `split_segments`: sentences, then clauses (commas, « et », « puis », « aussi », « il a … »,
    « elle doit … »). A bare description of the person (« Monsieur 58 ans », « licencié »,
-   « usagère sans ordinateur ») or a fragment of one or two words is no request: it joins the
-   clause that follows it (or the previous one when it comes last).
+   « usagère sans ordinateur »), a circumstance without a verb (« depuis la séparation ») or a
+   fragment of one or two words is no request: it joins the clause that follows it (or the previous
+   one when it comes last).
 2. `TopicClassifier`: TF-IDF of words (1–2 grams) and characters (2–5 grams) on the folded text and a
    logistic regression, trained in-process on the démarche phrasings of data/nlu/ (the same
    examples as the Rasa model; conversational intents left out), once per process, on first use.
@@ -110,6 +111,13 @@ _FRAME = re.compile(
     r"^(?:en fin|a la fin|au cours|pendant|durant|lors|au debut|en debut)(?: de| d| du)? ?(?:l |le |la |notre |son |cet |ce )?"
     r"(?:entretien|rendez vous|rdv|echange|discussion|accueil)$|^(?:en discutant|en partant|avant de partir)$"
 )
+# a circumstance without a verb (« depuis la séparation », « après le décès de son mari »): no request
+_CIRCUMSTANCE = re.compile(
+    r"^(?:depuis|apres|avant|suite a|a la suite d\w*|a cause d\w*|lors d\w*|pendant) (?:le |la |les |l |son |sa |ses |mon |ma |"
+    r"mes |notre |nos |leur |leurs |un |une |ce |cet |cette )?\w+(?: (?:de|d|du|des) (?:la |l |le |les |son |sa |ses |mon |ma |mes )?\w+)?$"
+)
+# a clause about something the request before it named (« elle n'en reçoit plus », « je n'y arrive pas »)
+_BACK_REFERENCE = re.compile(r"\bn (?:en|y) \w+")
 # a statement about the person's situation (« je suis au RSA », « elle touche les allocs », « j'ai 67 ans »)
 _STATE = re.compile(
     r"^(?:je|j|il|elle|on|monsieur|madame|mme)\s+(?:suis|est|etait|etais|touche|touchait|percoit|percois|a deja|ai deja|"
@@ -250,7 +258,7 @@ def _is_context(piece: str) -> bool:
     """A description of the person (« Monsieur 58 ans », « licencié ») or a fragment too short to be
     a request on its own."""
     folded = _plain(piece)
-    if len(terms(piece)) < MIN_TERMS or _FRAME.match(folded):
+    if len(terms(piece)) < MIN_TERMS or _FRAME.match(folded) or _CIRCUMSTANCE.match(folded):
         return True
     state = _STATE.match(folded)
     if state and not _REQUEST_WORD.search(folded[state.end():]) and not _NEGATION.search(folded):
@@ -262,10 +270,12 @@ def _is_context(piece: str) -> bool:
 
 def _is_continuation(piece: str) -> bool:
     """A clause that says what is asked about something named before it (« je dois le signaler à la
-    CAF », « comment le contester »): fewer than two words of its own beyond the generic ones."""
+    CAF », « comment le contester »): fewer than two words of its own beyond the generic ones, or a
+    pronoun that points back with fewer than four (« elle n'en reçoit plus alors qu'elle touche le RSA »)."""
     own = [t for t in terms(piece) if t not in GENERIC_TERMS]
     folded = _plain(piece)
-    return len(own) < 1 or (len(own) < 3 and bool(_PRONOUN_OBJECT.search(folded) or _ASKED_BY_OTHER.search(folded)))
+    return (len(own) < 1 or (len(own) < 3 and bool(_PRONOUN_OBJECT.search(folded) or _ASKED_BY_OTHER.search(folded)))
+            or (len(own) < 4 and bool(_BACK_REFERENCE.search(folded))))
 
 
 def _attach(pieces: List[Tuple[str, int]]) -> List[Tuple[str, str, int]]:
@@ -278,9 +288,11 @@ def _attach(pieces: List[Tuple[str, int]]) -> List[Tuple[str, str, int]]:
         if _is_context(piece):
             pending.append(piece)
             continue
-        if result and not pending and _is_continuation(piece):
+        # (a circumstance before it, « depuis la séparation elle n'en reçoit plus », goes with it)
+        if result and all(_CIRCUMSTANCE.match(_plain(p)) for p in pending) and _is_continuation(piece):
             clause, core, number = result[-1]
-            result[-1] = (", ".join([clause, piece]), ", ".join([core, piece]), number)
+            result[-1] = (", ".join([clause, *pending, piece]), ", ".join([core, *pending, piece]), number)
+            pending = []
             continue
         result.append((", ".join(pending + [piece]), piece, sentence))
         pending = []

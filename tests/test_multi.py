@@ -484,3 +484,10 @@ def test_a_danger_told_with_a_request_and_no_benefit_stays_with_it(guichet):
     # nor a second request of the same démarche when the danger names nothing else
     assert guichet.detect_requests("mes allocations familiales vont sur le compte de mon ex, quand je les réclame "
                                    "il me menace, je n'ose plus rentrer chez moi") == []
+
+
+def test_a_circumstance_and_a_back_reference_continue_the_request_before_them(guichet):
+    # « depuis le divorce » has no verb; « elle n'en reçoit plus » is about the chèque named before
+    text = ("Madame est divorcée depuis l'an passé. Le chèque énergie était envoyé au nom du couple ; depuis le divorce "
+            "elle n'en reçoit plus alors qu'elle touche le RSA.")
+    assert guichet.detect_requests(text) == []
