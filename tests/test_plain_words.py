@@ -143,6 +143,9 @@ def test_the_subjects_a_row_lists_decide_its_category(engine, topic, text, expec
 def test_a_word_inside_another_is_no_subject(engine):
     # « immédiate » holds « médiat(eur) », « on a reçu » holds « n'a reçu »
     assert "autre_demande_urssaf" not in engine.implied_facts("je veux l'avance immédiate du crédit d'impôt")
+    # « elle est bien remise » (recovered) is no « remise de pénalités »
+    assert "autre_demande_urssaf" not in engine.implied_facts("depuis son opération dont elle est bien remise, elle "
+                                                              "veut activer le Cesu+")
     assert "reclamation_particuliere" not in engine.implied_facts("on a reçu le chèque énergie hier, il sert à quoi ?")
 
 
