@@ -356,3 +356,13 @@ def test_cli_check_reports_a_broken_operator_name_of_hors_champ(knowledge_copy):
     assert result.returncode == 1
     assert result.stderr.splitlines()[0].startswith(f"knowledge/hors_champ.yml:{line}: operator_names[10]: expression régulière invalide")
     assert "1 problème(s)" in result.stderr
+
+
+def test_a_general_row_needs_facts_and_the_niveau_2(tmp_path):
+    # the niveau 1 row of the valid file may not be a general row, nor may a general row have no fact
+    on_niveau_1 = VALID.replace("    conditions: {detresse: non}\n", "    conditions: {detresse: non}\n    general_when: {detresse: non}\n")
+    [p] = problems(make_dir(tmp_path, on_niveau_1))
+    assert (p.entry, p.field) == ("caf.logement", "general_when") and "niveau 2" in p.message
+    empty = VALID.replace("    conditions: {detresse: non}\n", "    conditions: {detresse: non}\n    general_when: {}\n")
+    [p] = problems(make_dir(tmp_path / "empty", empty))
+    assert (p.entry, p.field) == ("caf.logement", "general_when") and "au moins une condition" in p.message
