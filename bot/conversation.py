@@ -627,7 +627,7 @@ class Guichet:
         """Out of the référentiel by the classifier, unless the person names one of the 12 operators or
         a démarche of the référentiel by its own words (`names_a_demarche`), or the NLU's topic reads the
         text as one of the référentiel's « hors bouquet » rows (`_hors_bouquet_row`)."""
-        return (self.engine.beyond_referentiel(turn.text, nlu_sure) and not self.operator_slug(turn.text, anywhere=True)
+        return (self.engine.beyond_referentiel(turn.text, nlu_sure, turn.confidence) and not self.operator_slug(turn.text, anywhere=True)
                 and not self.names_a_demarche(turn.text)
                 and not (turn.intent in self.topics and self._hors_bouquet_row(turn.intent, turn.text)))
 

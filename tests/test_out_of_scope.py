@@ -266,3 +266,28 @@ def test_a_credit_dispute_before_a_court_is_a_question_of_rights_not_a_bank_disp
     summoned = ("Madame est convoquée au tribunal par sa société de crédit pour un contentieux sur un prêt "
                 "renouvelable ; elle veut connaître ses droits avant l'audience.")
     assert guichet.must_not_do(summoned) is None
+
+
+class _OutOfScopeScore:
+    """The out-of-scope classifier's probability, given by the test."""
+
+    def __init__(self, probability):
+        self.probability = probability
+
+    def scores(self, text):
+        return {"hors_champ": self.probability}
+
+
+@pytest.mark.parametrize("probability, confidence, refused", [
+    (0.40, 0.45, True),    # the NLU hesitates: the classifier's word is enough
+    (0.40, 0.93, False),   # the NLU is sure of its démarche: the same doubt does not refuse
+    (0.60, 0.93, False),
+    (0.80, 0.93, True),    # the classifier is sure too
+])
+def test_the_surer_the_nlu_the_more_it_takes_to_refuse_a_request(repo, probability, confidence, refused):
+    guichet = Guichet(repo, signals=_OutOfScopeScore(probability))
+    # an in-scope request in plain words, as the challenge sets' writers put it (renewing an AME)
+    turn = Turn("ame", "mon aide medicale elle se termine bientot faut la refaire, vous remplissez le papier avec moi",
+                confidence=confidence)
+    reply = guichet.handle(turn).replies[0]
+    assert (reply.custom["type"] == "out_of_scope") is refused, (probability, confidence, reply.custom)
