@@ -110,6 +110,7 @@ NEAR_MISSES = [
     ("courrier_colis_banque", "j'ai une question sur mon compte à La Banque Postale"),
     ("courrier_colis_banque", "résilier l'assurance CNP que m'a vendue mon conseiller Banque Postale"),
     ("titres_en_ligne", "je dois faire la carte grise de ma voiture, l'assurance auto me demande le certificat"),
+    ("titres_en_ligne", "j'ai vendu ma moto, l'assureur veut le code de cession pour arrêter le contrat, je le trouve où"),
     ("famille_naissance", "je veux déclarer la naissance de mon bébé à la CAF"),
     ("deces_proche", "mon père est décédé, je dois déclarer le décès à la caf"),
     ("contester_impot_facture_amende", "je conteste ma facture de cantine, on m'a facturé un mois de trop"),
