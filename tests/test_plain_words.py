@@ -134,6 +134,12 @@ def test_a_threat_that_is_a_noun_or_a_push_by_a_horse_is_no_violence(engine):
     ("cheque_energie_reclamation", "depuis notre séparation c'est mon ancien compagnon qui touche le chèque énergie",
      "niveau_2"),
     ("cheque_energie_reclamation", "je voudrais déposer une réclamation sur le site du chèque énergie", "niveau_1"),
+    # CAF (line 95): a difficulty with the micro-entreprise's status or tax regime in a request for an aid
+    ("rsa_prime_activite", "je suis en micro entreprise (coiffure a domicile), pour le rsa je declare le ca ou ce "
+     "qui reste apres l'abattement ?", "niveau_2"),
+    ("rsa_prime_activite", "la caf veut mes revenus d'auto-entrepreneur pour la prime d'activité, je mets le brut ?",
+     "niveau_2"),
+    ("rsa_prime_activite", "je suis auto-entrepreneur, je voudrais faire ma demande de prime d'activité", "niveau_1"),
 ])
 def test_the_subjects_a_row_lists_decide_its_category(engine, topic, text, expected):
     outcome = engine.decide(topic, {}, text, may_ask=False)
