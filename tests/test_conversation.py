@@ -5,6 +5,7 @@ import pytest
 
 from bot.conversation import Guichet, Turn
 from bot.services import audience_from_metadata
+from fakes import FixedSignals
 
 AGENT_ONLY = ("Administration+", "back-office", "Osmose")
 ROOT = Path(__file__).resolve().parent.parent
@@ -345,19 +346,12 @@ def test_a_demarche_only_the_msa_handles_needs_a_word_of_the_agricultural_scheme
     assert result.slots["last_operator"] == "caf"
 
 
-class SureOutOfScope:
-    """Signals: the out-of-scope classifier sure of every text (0.9)."""
-
-    def scores(self, text):
-        return {"hors_champ": 0.9}
-
-
 def test_a_hors_bouquet_row_answers_before_the_out_of_scope_classifier(repo):
     """The référentiel's own « hors bouquet » row (titres de séjour on the ANEF) says where to go, more
     precisely than the general out-of-scope answer: it answers even when the classifier would refuse
     (forced to 0.9 here); a démarche row read by the NLU is still refused at that score."""
 
-    forced = Guichet(repo, signals=SureOutOfScope())
+    forced = Guichet(repo, signals=FixedSignals(hors_champ=0.9))
     text = "mon titre de séjour se termine en janvier et l'ANEF bloque, vous pourriez faire le renouvellement pour moi ?"
     answer = payload(run(forced, "titres_etrangers", text), "answer")
     assert answer["category"] == "hors_bouquet" and answer["demarche"] == "france_titres.titres_etrangers_anef"
@@ -370,7 +364,7 @@ def test_a_demarche_named_by_its_own_words_is_not_refused_by_the_out_of_scope_cl
     so even a classifier sure it is out of scope (forced to 0.9) does not refuse it; a private mutual
     insurance, which the search finds only through synonyms, is still refused."""
 
-    forced = Guichet(repo, signals=SureOutOfScope())
+    forced = Guichet(repo, signals=FixedSignals(hors_champ=0.9))
     text = "Mme R. n'a plus de mutuelle depuis son licenciement, elle veut demander la complémentaire santé solidaire."
     assert forced.names_a_demarche(text)
     answer = payload(run(forced, "complementaire_sante_solidaire", text), "answer")

@@ -16,6 +16,7 @@ from bot.conversation import Guichet, Turn
 from bot.engine import DecisionEngine
 from bot.knowledge.types import whole_words
 from bot.text import fold
+from fakes import FixedSignals
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "004_f12d1225a5636ce3.txt"
@@ -269,16 +270,6 @@ def test_a_credit_dispute_before_a_court_is_a_question_of_rights_not_a_bank_disp
     assert guichet.must_not_do(summoned) is None
 
 
-class _OutOfScopeScore:
-    """The out-of-scope classifier's probability, given by the test."""
-
-    def __init__(self, probability):
-        self.probability = probability
-
-    def scores(self, text):
-        return {"hors_champ": self.probability}
-
-
 @pytest.mark.parametrize("probability, confidence, refused", [
     (0.40, 0.45, True),    # the NLU hesitates: the classifier's word is enough
     (0.40, 0.93, False),   # the NLU is sure of its démarche: the same doubt does not refuse
@@ -286,7 +277,7 @@ class _OutOfScopeScore:
     (0.80, 0.93, True),    # the classifier is sure too
 ])
 def test_the_surer_the_nlu_the_more_it_takes_to_refuse_a_request(repo, probability, confidence, refused):
-    guichet = Guichet(repo, signals=_OutOfScopeScore(probability))
+    guichet = Guichet(repo, signals=FixedSignals(hors_champ=probability))
     # an in-scope request in plain words, as the challenge sets' writers put it (renewing an AME)
     turn = Turn("ame", "mon aide medicale elle se termine bientot faut la refaire, vous remplissez le papier avec moi",
                 confidence=confidence)
