@@ -246,7 +246,7 @@ class Guichet:
             topic_operators = {t: {r.operator for r in self.repo.topic(t)} for t in self.topics}
             self._multi = MultiDetector(self.engine, self._topic_classifier(), operators_named=self.operators_named,
                                         topic_operators=topic_operators, benefit_topic=self.benefit_topic,
-                                        out_of_scope=self.outside_request,
+                                        out_of_scope=self.outside_request, document_asked=self.document_asked,
                                         search=lambda text: [h.demarche.topic for h in self.repo.search(text, limit=3)])
         return self._multi
 

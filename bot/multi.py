@@ -143,6 +143,23 @@ _REQUEST_WORD = re.compile(
     r"comment|combien|fai[st]|font|obtenir|recuper\w*|activ\w*|c est ou|ou (?:est ce qu|on|je|il|elle) \w+)\b"
 )
 
+# an action already done, told as the background of what is asked (« j'ai porté plainte », « la plainte est
+# déjà déposée », « j'ai déjà fait suivre mon courrier »): no request, unless it says it led nowhere
+_DONE = re.compile(
+    r"^(?:(?:je|j|il|elle|on|nous|ils|elles|monsieur|madame|mme)\s+(?:ai|a|avons|ont|avait|avais)\s+(?:deja\s+)?"
+    r"(?:porte plainte|depose (?:une |sa |ma |la )?plainte)"
+    r"|(?:la |sa |ma |une )?(?:pre )?plainte (?:est |a ete )?(?:deja )?(?:deposee|faite)"
+    r"|(?:je|j|il|elle|on|nous|ils|elles|monsieur|madame|mme)\s+(?:ai|a|avons|ont)\s+deja\s+"
+    r"(?:fait|envoye|depose|rempli|signale|transmis|fourni|porte))\b"
+)
+# the purpose of what follows, without a verb of its own (« pour faire la carte grise sur l'ANTS, on lui demande
+# un quitus fiscal »): no request, it joins the request it explains
+_PURPOSE = re.compile(
+    r"^pour (?:faire|refaire|obtenir|demander|renouveler|toucher|avoir|payer|declarer|creer|ouvrir)\b"
+)
+_PERSON = re.compile(r"\b(?:je|j|il|elle|on|ils|elles|nous|vous|comment|ou|pourquoi|combien|quand|quel\w*)\b")
+_LED_NOWHERE = re.compile(r"\b(?:mais|toujours|rien|jamais|aucune?|sans|pas|plus|comment|pourquoi|combien|quand|ou)\b")
+
 # a request that is itself a problem on one's file (a refusal, a decrease, a debt…): a story after it explains it
 _PROBLEM = re.compile(r"\b(?:refus\w*|rejet\w*|suppr\w*|baiss\w*|trop percu|indu|contest\w*|radi\w*|sanction\w*)\b")
 
@@ -255,10 +272,13 @@ def _cut_at_subjects(clause: str) -> List[str]:
 
 
 def _is_context(piece: str) -> bool:
-    """A description of the person (« Monsieur 58 ans », « licencié ») or a fragment too short to be
-    a request on its own."""
+    """A description of the person (« Monsieur 58 ans », « licencié »), an action already done told as
+    background (« j'ai porté plainte ») or a fragment too short to be a request on its own."""
     folded = _plain(piece)
     if len(terms(piece)) < MIN_TERMS or _FRAME.match(folded) or _CIRCUMSTANCE.match(folded):
+        return True
+    done = _DONE.match(folded)
+    if done and not _LED_NOWHERE.search(folded[done.end():]):
         return True
     state = _STATE.match(folded)
     if state and not _REQUEST_WORD.search(folded[state.end():]) and not _NEGATION.search(folded):
@@ -266,6 +286,13 @@ def _is_context(piece: str) -> bool:
     description = _DESCRIPTION.match(folded)
     # « inscrit France Travail », « licencié »: the description word itself is no request
     return bool(description) and not _REQUEST_WORD.search(folded[description.end():])
+
+
+def _is_purpose(piece: str) -> bool:
+    """The purpose of what follows, without a verb of its own (« pour faire la carte grise sur l'ANTS »,
+    opening a sentence that goes on: « on lui demande un quitus fiscal »)."""
+    folded = _plain(piece)
+    return bool(_PURPOSE.match(folded)) and not _PERSON.search(folded)
 
 
 def _is_continuation(piece: str) -> bool:
@@ -279,13 +306,15 @@ def _is_continuation(piece: str) -> bool:
 
 
 def _attach(pieces: List[Tuple[str, int]]) -> List[Tuple[str, str, int]]:
-    """Context pieces join the next piece that is a request (or the last request when none follows);
-    continuations join the previous one. (clause, core, sentence) triples: the core leaves the
+    """Context pieces, and a purpose opening a sentence that goes on (`_is_purpose`), join the next
+    piece that is a request (or the last request when none follows); continuations join the previous one. (clause, core, sentence) triples: the core leaves the
     context out; the sentence is the number of the request piece's sentence."""
     result: List[Tuple[str, str, int]] = []
     pending: List[str] = []
-    for piece, sentence in pieces:
-        if _is_context(piece):
+    for i, (piece, sentence) in enumerate(pieces):
+        opens = i == 0 or pieces[i - 1][1] != sentence
+        if _is_context(piece) or (opens and i + 1 < len(pieces) and pieces[i + 1][1] == sentence
+                                  and _is_purpose(piece)):
             pending.append(piece)
             continue
         # (a circumstance before it, « depuis la séparation elle n'en reçoit plus », goes with it)
@@ -404,7 +433,8 @@ class MultiDetector:
                  topic_operators: Optional[Mapping[str, Iterable[str]]] = None,
                  search: Optional[Callable[[str], List[str]]] = None,
                  benefit_topic: Optional[Callable[[str], Optional[str]]] = None,
-                 out_of_scope: Optional[Callable[[str, str], Optional[str]]] = None):
+                 out_of_scope: Optional[Callable[[str, str], Optional[str]]] = None,
+                 document_asked: Optional[Callable[[str, Optional[str]], Optional[str]]] = None):
         """`operators_named(text)`: the operators a text names (bot.conversation.Guichet.operators_named);
         `topic_operators`: topic -> operators of its rows. With both, a clause that names an operator
         is read among that operator's topics (« la CAF ne verse plus le RSA »: a CAF démarche).
@@ -413,8 +443,12 @@ class MultiDetector:
         `benefit_topic(text)`: the topic of the benefit a text names (« le RSA » -> the CAF's), which
         decides the topic of a story of interruption that names no operator.
         `out_of_scope(clause, message)`: the title of what a clause asks when it is none of the
-        référentiel's démarches, else None."""
+        référentiel's démarches, else None.
+        `document_asked(clause, topic)`: the topic of a document of another operator that the clause
+        asks for or says is asked for (« la CAF me réclame mon avis d'impôt »): the document decides
+        the clause's démarche, not the organisation that asks for it (bot.conversation.Guichet.document_asked)."""
         self.out_of_scope = out_of_scope
+        self.document_asked = document_asked
         self.search = search
         self.benefit_topic = benefit_topic
         self.engine = engine
@@ -490,6 +524,10 @@ class MultiDetector:
                 agreed = self._agreed(segment, ranking)
                 if agreed is not None:
                     topic, confidence, confident = agreed[0], max(agreed[1], confidence), True
+            asked = self.document_asked(segment, topic if confident else None) if self.document_asked else None
+            if asked is not None:
+                topic, confident = asked, True
+                confidence = max(confidence if topic == ranking[0][0] else 0.0, self.min_confidence)
             outside = self.out_of_scope(core, text) if self.out_of_scope else None
             if outside is not None:
                 settle()

@@ -17,6 +17,12 @@ def guichet(repo):
     ("aide_logement", "pour l'apl la caf exige mon dernier avis d'imposition et je le trouve nulle part", "finances_publiques"),
     ("rsa_prime_activite", "la caf veut une attestation france travail pour mon rsa, ou je la telecharge ?", "france_travail"),
     ("rsa_prime_activite", "Madame doit fournir une attestation de droits ameli à la CAF", "assurance_maladie"),
+    ("titres_en_ligne", "pour immatriculer ma moto achetée en Espagne on me demande un quitus fiscal, je l'obtiens comment",
+     "finances_publiques"),
+    ("rsa_prime_activite", "je suis auto-entrepreneur et la caf me réclame une attestation de chiffre d'affaires",
+     "urssaf"),
+    ("france_travail_en_ligne", "l'agence d'intérim veut un extrait de casier judiciaire avant ma mission, où je le demande",
+     "point_justice"),
 ])
 def test_the_document_asked_for_decides(guichet, nlu_topic, text, operator):
     for intent in (nlu_topic, "nlu_fallback"):

@@ -491,3 +491,38 @@ def test_a_circumstance_and_a_back_reference_continue_the_request_before_them(gu
     text = ("Madame est divorcée depuis l'an passé. Le chèque énergie était envoyé au nom du couple ; depuis le divorce "
             "elle n'en reçoit plus alors qu'elle touche le RSA.")
     assert guichet.detect_requests(text) == []
+
+
+# -- twelfth session: background told in passing --------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "On m'a volé mon vélo devant la gare, j'ai porté plainte au commissariat. Je voudrais savoir s'il y a une "
+    "association pour m'accompagner comme victime.",
+    "Monsieur s'est fait escroquer par un faux plombier, la plainte est déjà déposée ; il cherche qui peut "
+    "l'accompagner dans la suite de la procédure.",
+])
+def test_an_action_already_done_is_background_not_a_request(guichet, text):
+    """« j'ai porté plainte », « la plainte est déjà déposée »: what the person did, not what they ask."""
+    assert guichet.detect_requests(text) == []
+
+
+def test_an_action_done_that_led_nowhere_is_still_a_request(guichet):
+    text = ("Madame a déjà envoyé sa demande d'aide au logement à la CAF mais toujours rien après trois mois. "
+            "Elle voudrait aussi renouveler son passeport.")
+    assert [r.operator for r in guichet.detect_requests(text)] == ["caf", "france_titres"]
+
+
+def test_a_document_another_body_asks_for_decides_the_clause(guichet):
+    """« la préfecture lui demande un quitus fiscal »: the Finances publiques' document, whoever asks for
+    it, and the purpose that opens the sentence (« pour faire sa carte grise ») is no request of its own."""
+    text = ("Mme veut déclarer la naissance de son fils à la CAF. Pour faire sa carte grise, la préfecture lui "
+            "demande un quitus fiscal.")
+    assert [r.operator for r in guichet.detect_requests(text)] == ["caf", "finances_publiques"]
+    assert guichet.detect_requests("France Travail me demande mon avis d'imposition pour mon dossier, je le trouve où ?") == []
+
+
+def test_purposes_listed_one_after_another_are_each_a_request(guichet):
+    text = ("Il demande de l'aide pour déclarer ses revenus, pour payer sa taxe foncière, et pour renouveler son "
+            "passeport qui expire en mai.")
+    assert "france_titres" in [r.operator for r in guichet.detect_requests(text)]
