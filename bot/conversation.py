@@ -53,6 +53,12 @@ NAMED_KEEPS_SURE_READING = 0.5
 # the challenge sets: no request of another body reaches both)
 NAMED_DEMARCHE_SCORE = 15.0
 NAMED_DEMARCHE_TERMS = 3
+# Point-justice orients every legal difficulty (référentiel 000:240, « leurs difficultés juridiques », and 000:241
+# for the rest, « transmettre des informations juridiques, expliquer une décision de justice »): a sure reading
+# of that topic is never out of the référentiel, whatever the dispute is about (a deposit kept by a private
+# landlord, a family judge's ruling); the requests a counter must not handle stay refused (hors_champ.yml)
+ANY_LEGAL_DIFFICULTY = "probleme_juridique"
+LEGAL_READING_SURE = 0.5
 # Slots that describe the current request (reset when a new request starts).
 REQUEST_SLOTS = ("topic", "request_text", "pending_question", "questions_asked")
 
@@ -626,7 +632,10 @@ class Guichet:
     def _beyond_referentiel(self, turn: Turn, nlu_sure: bool) -> bool:
         """Out of the référentiel by the classifier, unless the person names one of the 12 operators or
         a démarche of the référentiel by its own words (`names_a_demarche`), or the NLU's topic reads the
-        text as one of the référentiel's « hors bouquet » rows (`_hors_bouquet_row`)."""
+        text as one of the référentiel's « hors bouquet » rows (`_hors_bouquet_row`), or reads it surely as a
+        legal difficulty (`ANY_LEGAL_DIFFICULTY`)."""
+        if turn.intent == ANY_LEGAL_DIFFICULTY and turn.confidence >= LEGAL_READING_SURE:
+            return False
         return (self.engine.beyond_referentiel(turn.text, nlu_sure, turn.confidence) and not self.operator_slug(turn.text, anywhere=True)
                 and not self.names_a_demarche(turn.text)
                 and not (turn.intent in self.topics and self._hors_bouquet_row(turn.intent, turn.text)))

@@ -283,3 +283,23 @@ def test_the_surer_the_nlu_the_more_it_takes_to_refuse_a_request(repo, probabili
                 confidence=confidence)
     reply = guichet.handle(turn).replies[0]
     assert (reply.custom["type"] == "out_of_scope") is refused, (probability, confidence, reply.custom)
+
+
+@pytest.mark.parametrize("confidence,refused", [(0.8, False), (0.55, False), (0.3, True)])
+def test_a_sure_reading_of_a_legal_difficulty_is_never_refused_by_the_classifier(repo, confidence, refused):
+    """Point-justice orients every legal difficulty: a dispute with a private landlord over a deposit is
+    one (référentiel 000:240–241), even when the out-of-scope classifier is sure it is not; an unsure
+    reading stays with the classifier."""
+    guichet = Guichet(repo, signals=FixedSignals(hors_champ=0.95))
+    turn = Turn("probleme_juridique", "le proprietaire garde les 700 euros du depot de garantie pour un evier raye, "
+                                      "est ce qu il en a le droit", confidence=confidence)
+    reply = guichet.handle(turn).replies[-1]
+    assert (reply.custom["type"] == "out_of_scope") is refused, reply.custom
+    if not refused:  # the Point-justice démarche goes on (its question on the person's own file)
+        assert reply.custom["type"] == "question" and reply.custom["topic"] == "probleme_juridique", reply.custom
+
+
+def test_a_legal_request_a_counter_must_not_handle_stays_refused_whatever_the_reading(repo):
+    guichet = Guichet(repo, signals=FixedSignals(hors_champ=0.0))
+    turn = Turn("probleme_juridique", "vous pouvez monter mon dossier pour les prud'hommes à ma place ?", confidence=0.9)
+    assert guichet.handle(turn).replies[0].custom["type"] == "out_of_scope"
