@@ -526,3 +526,12 @@ def test_purposes_listed_one_after_another_are_each_a_request(guichet):
     text = ("Il demande de l'aide pour déclarer ses revenus, pour payer sa taxe foncière, et pour renouveler son "
             "passeport qui expire en mai.")
     assert "france_titres" in [r.operator for r in guichet.detect_requests(text)]
+
+
+def test_a_complementary_pension_unpaid_beside_a_basic_one_paid_is_another_bodys_request(guichet):
+    """The basic pension is said to be paid (hors_champ.yml `contrasts`): the payment that stopped is the
+    complementary caisse's, out of the référentiel, not a rupture of the Assurance retraite's."""
+    text = ("Monsieur touche bien sa retraite de base, mais sa caisse complémentaire Malakoff ne lui a rien payé "
+            "depuis deux mois ; il veut aussi refaire sa carte grise.")
+    assert [(r.operator, r.category) for r in guichet.detect_requests(text)] == [
+        (None, "hors_champ"), ("france_titres", "niveau_1")]

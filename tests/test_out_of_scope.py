@@ -303,3 +303,19 @@ def test_a_legal_request_a_counter_must_not_handle_stays_refused_whatever_the_re
     guichet = Guichet(repo, signals=FixedSignals(hors_champ=0.0))
     turn = Turn("probleme_juridique", "vous pouvez monter mon dossier pour les prud'hommes à ma place ?", confidence=0.9)
     assert guichet.handle(turn).replies[0].custom["type"] == "out_of_scope"
+
+
+@pytest.mark.parametrize("text, entry", [
+    # the basic pension is said to be paid: the complementary one is asked of its own caisse
+    ("Mon père touche bien sa pension de base de la Carsat, c'est l'Ircantec qui ne lui a rien versé en mars, il veut savoir qui appeler",
+     "retraite_complementaire"),
+    ("la carsat c'est bien versé mais ma complémentaire Klesia a deux mois de retard", "retraite_complementaire"),
+    ("ma caisse complémentaire ne m'a rien versé ce trimestre", "retraite_complementaire"),  # a date, not career quarters
+    # the Assurance retraite's own payment or career is in question: in scope
+    ("la carsat ne m'a rien versé ce mois-ci alors que l'arrco oui", None),
+    ("il me manque des trimestres, ma caisse complémentaire me renvoie vers vous", None),
+    ("la carsat ça va, mais je comprends pas ma complémentaire santé solidaire", None),
+])
+def test_the_basic_pension_said_to_be_paid_sets_the_operator_aside(guichet, text, entry):
+    found = guichet.must_not_do(text)
+    assert (found.id if found else None) == entry

@@ -318,6 +318,23 @@ def test_out_of_scope_unless_and_operator_names(tmp_path):
     assert ast.matches("sortie du territoire pour la caf")  # no operator guard
 
 
+def test_out_of_scope_contrasts_lift_the_guard(tmp_path):
+    """`contrasts`: the text sets the other body's request against an operator's that works."""
+    text = OUT_OF_SCOPE.replace('      - "attestation\\\\w*"\n', '      - "attestation\\\\w*"\n    contrasts: ["\\\\bcaf\\\\b.{0,20}\\\\bca va\\\\b"]\n')
+    mutuelle, ast = load_knowledge(make_out_of_scope(tmp_path, text), require_all_operators=False).out_of_scope
+    assert mutuelle.contrasts == ("\\bcaf\\b.{0,20}\\bca va\\b",) and ast.contrasts == ()
+    assert not mutuelle.matches("ma mutuelle et la caf")
+    assert mutuelle.matches("la caf ca va mais ma mutuelle ne rembourse rien")
+    assert not mutuelle.matches("la caf ca va mais ma mutuelle ou la css")  # the entry's near misses still hold
+    assert not mutuelle.matches("la caf ca va")  # a contrast alone is no request
+
+    broken = text.replace('["\\\\bcaf\\\\b.{0,20}\\\\bca va\\\\b"]', '["(caf)?", "caf("]')
+    found = {(p.entry, p.field): p for p in problems(make_out_of_scope(tmp_path / "broken", broken))}
+    assert set(found) == {("mutuelle", "contrasts[0]"), ("mutuelle", "contrasts[1]")}
+    assert "texte vide" in found[("mutuelle", "contrasts[0]")].message
+    assert "expression régulière invalide" in found[("mutuelle", "contrasts[1]")].message
+
+
 def test_out_of_scope_unless_and_operator_names_errors_are_reported(tmp_path):
     broken = (
         OUT_OF_SCOPE.replace('  - "impots?"', '  - "impots?("')

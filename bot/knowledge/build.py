@@ -216,7 +216,7 @@ def _insert(session: Session, knowledge: Knowledge) -> None:
         session.add(
             OutOfScopeRow(
                 id=req.id, position=position, title=req.title, patterns=list(req.patterns),
-                unless=list(req.unless), unless_operators=req.unless_operators,
+                unless=list(req.unless), unless_operators=req.unless_operators, contrasts=list(req.contrasts),
                 redirect_public=req.redirect_public, redirect_agent=req.redirect_agent,
                 document=req.document, section=req.section, line=req.line,
             )

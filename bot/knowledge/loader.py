@@ -891,7 +891,7 @@ def _load_out_of_scope(root: Path, documents, problems: List[Problem]) -> Tuple[
     """hors_champ.yml: the requests and `operator_names` (the 12 operators, written once for the entries
     with `unless_operators: true`)."""
     spec = {
-        "id": True, "title": True, "patterns": True, "unless": False, "unless_operators": False,
+        "id": True, "title": True, "patterns": True, "unless": False, "unless_operators": False, "contrasts": False,
         "redirect_public": True, "redirect_agent": True, "source": True,
     }
     rep, document, entries, data = _load_listing(
@@ -913,6 +913,7 @@ def _load_out_of_scope(root: Path, documents, problems: List[Problem]) -> Tuple[
         agent = rep.text(item, "redirect_agent", entry, "")
         patterns = _pattern_list(item.get("patterns"), item, "patterns", entry, rep)
         unless = _pattern_list(item["unless"], item, "unless", entry, rep, words=True) if "unless" in item else ()
+        contrasts = _pattern_list(item["contrasts"], item, "contrasts", entry, rep, words=True) if "contrasts" in item else ()
         guarded = item.get("unless_operators", False)
         if not isinstance(guarded, bool):
             rep.add(_line_of(item, "unless_operators"), entry, "unless_operators", "attendu : true ou false")
@@ -928,7 +929,7 @@ def _load_out_of_scope(root: Path, documents, problems: List[Problem]) -> Tuple[
             result.append(
                 OutOfScopeRequest(
                     entry, title, patterns, public, agent, document, item["source"]["section"], item["source"]["line"],
-                    unless=unless, operator_names=operator_names if guarded else (),
+                    unless=unless, operator_names=operator_names if guarded else (), contrasts=contrasts,
                 )
             )
     problems.extend(rep.problems)

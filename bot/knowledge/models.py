@@ -195,6 +195,7 @@ class OutOfScopeRow(KnowledgeBase):
     patterns = Column(JSON, nullable=False)
     unless = Column(JSON, nullable=False, default=list)  # near misses: regexes of words or phrases
     unless_operators = Column(Boolean, nullable=False, default=False)  # also unless kb_out_of_scope_operator_names
+    contrasts = Column(JSON, nullable=False, default=list)  # regexes that set the operator named aside
     redirect_public = Column(Text, nullable=False)
     redirect_agent = Column(Text, nullable=False)
     document = Column(String(200), nullable=False)

@@ -239,6 +239,7 @@ class KnowledgeRepository:
                     OutOfScopeRequest(
                         r.id, r.title, tuple(r.patterns), r.redirect_public, r.redirect_agent, r.document, r.section,
                         r.line, unless=tuple(r.unless or ()), operator_names=names if r.unless_operators else (),
+                        contrasts=tuple(r.contrasts or ()),
                     )
                     for r in rows
                 ]

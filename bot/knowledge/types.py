@@ -191,7 +191,10 @@ class OutOfScopeRequest:
     """A request a counter must not handle (PIMMS socle commun), and where to go instead.
 
     It matches a text in which one of `patterns` is found and none of `unless` nor `operator_names`
-    (both words or phrases, found as whole words): `matches()`, the one place where this is decided.
+    (both words or phrases, found as whole words) — the operators named are set aside when one of
+    `contrasts` is found, where the text sets the other body's request against an operator's that works
+    (« la base de la Carsat est bien versée, pas l'Agirc-Arrco »): `matches()`, the one place where this
+    is decided.
     """
 
     id: str
@@ -205,10 +208,12 @@ class OutOfScopeRequest:
     unless: Tuple[str, ...] = ()  # the entry's near misses
     # hors_champ.yml `operator_names` for an entry with `unless_operators: true` (a request of another body), else ()
     operator_names: Tuple[str, ...] = ()
+    contrasts: Tuple[str, ...] = ()  # regexes: the operators named are set aside (not the entry's near misses)
 
     def __post_init__(self) -> None:  # compiled once, with the request
         object.__setattr__(self, "_patterns", tuple(re.compile(p) for p in self.patterns))
-        object.__setattr__(self, "_unless", whole_words(self.operator_names + self.unless))
+        object.__setattr__(self, "_contrasts", tuple(re.compile(p) for p in self.contrasts))
+        object.__setattr__(self, "_operators", whole_words(self.operator_names))
         object.__setattr__(self, "_near_misses", whole_words(self.unless))
 
     @property
@@ -219,7 +224,13 @@ class OutOfScopeRequest:
         """Whether the text (as DecisionEngine.normalise gives it: folded, a-z 0-9 and spaces) is this request."""
         if not any(p.search(folded_text) for p in self._patterns):
             return False
-        return self._unless is None or not self._unless.search(folded_text)
+        if self._near_misses is not None and self._near_misses.search(folded_text):
+            return False
+        return self._operators is None or not self._operators.search(folded_text) or self.contrasted(folded_text)
+
+    def contrasted(self, folded_text: str) -> bool:
+        """Whether the text sets this request against an operator's that works (`contrasts`)."""
+        return any(p.search(folded_text) for p in self._contrasts)
 
     def near_miss(self, folded_text: str) -> bool:
         """Whether the text holds one of the entry's own near misses (`unless`, not the operators' names):
