@@ -270,13 +270,15 @@ class Guichet:
         supplier; the operators' names count in the clause only: the other clauses of the message name
         theirs) or the clause shows distress or a rupture (« la banque menace de fermer mon compte » in a
         story of unpaid benefits is part of that story) that the message does not set aside as the other
-        body's (the entry's `contrasts`: « la base est bien versée, pas l'Agirc-Arrco »). The out-of-scope classifier is not used on
-        clauses: on fragments it refuses too much (« elle ne sait pas comment elle va les nourrir »)."""
+        body's (the entry's `contrasts`: « la base est bien versée, pas l'Agirc-Arrco »). The out-of-scope
+        classifier is not used on clauses: on fragments it refuses too much (« elle ne sait pas comment elle
+        va les nourrir »)."""
         request = self.must_not_do(clause)  # the regexes first: the classifiers only for a listed request
-        if request is None or (message and request.near_miss(self.engine.normalise(message))):
+        # (without a message, the clause itself: it matched, so it holds none of the entry's near misses)
+        whole = self.engine.normalise(message or clause)
+        if request is None or request.near_miss(whole):
             return None
-        if self.engine.emergencies(clause) or (
-                self.engine.alarm(clause) and not request.contrasted(self.engine.normalise(message or clause))):
+        if self.engine.emergencies(clause) or (self.engine.alarm(clause) and not request.contrasted(whole)):
             return None
         return request.title
 

@@ -307,8 +307,9 @@ def _is_continuation(piece: str) -> bool:
 
 def _attach(pieces: List[Tuple[str, int]]) -> List[Tuple[str, str, int]]:
     """Context pieces, and a purpose opening a sentence that goes on (`_is_purpose`), join the next
-    piece that is a request (or the last request when none follows); continuations join the previous one. (clause, core, sentence) triples: the core leaves the
-    context out; the sentence is the number of the request piece's sentence."""
+    piece that is a request (or the last request when none follows); continuations join the previous
+    one. (clause, core, sentence) triples: the core leaves the context out; the sentence is the number
+    of the request piece's sentence."""
     result: List[Tuple[str, str, int]] = []
     pending: List[str] = []
     for i, (piece, sentence) in enumerate(pieces):

@@ -340,7 +340,8 @@ def _pattern_list(
     """A list of regular expressions, each compiled to report errors at its own line.
 
     `words`: words or phrases found as whole words (hors_champ.yml `unless`, `operator_names`), which
-    must not accept the empty text (found at every word boundary, they would rule out every text).
+    must not accept the empty text (found at every word boundary, they would rule out every text); the
+    same check for `contrasts`, which would set the operators aside in every text.
     """
     if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) and p for p in patterns):
         key = where.rpartition(".")[2]
