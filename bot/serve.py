@@ -111,7 +111,11 @@ def run_actions(port: Optional[int]) -> int:
     """`rasa run actions` for Guichet's actions, listening on GUICHET_ACTION_HOST only (this machine
     unless set: rasa_sdk itself would listen on every interface, read from SANIC_HOST)."""
     import os
+    import threading
+
+    from bot import services
 
     settings = get_settings()
     os.environ["SANIC_HOST"] = settings.action_host
+    threading.Thread(target=services.warm_up, name="guichet-warm-up", daemon=True).start()
     return _rasa(["run", "actions", "--actions", "actions", "--port", str(port or settings.action_port)])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
 from typing import Mapping, Optional
 
@@ -15,6 +16,8 @@ from bot.inputs import agent_proof
 from bot.knowledge.repository import KnowledgeRepository
 from bot.render import AGENT, PUBLIC
 from bot.signals import SignalDetector, topic_examples
+
+logger = logging.getLogger(__name__)
 
 _lock = threading.RLock()
 _guichet: Optional[Guichet] = None
@@ -74,6 +77,18 @@ def topic_classifier(repo: KnowledgeRepository):
     from bot.multi import classifier_for
 
     return classifier_for(get_settings().nlu_dir, repo.topics())
+
+
+def warm_up() -> None:
+    """Train the classifiers a first message needs (signals, démarche topics) before it arrives, so the
+    first person to write does not wait for them. Run in the background when the action server starts;
+    a failure here (no knowledge base yet…) is only logged: the first message meets it again and
+    gets its clear error then."""
+    try:
+        guichet()
+        topic_classifier(KnowledgeRepository(make_session_factory(database())))
+    except Exception:  # noqa: BLE001 - reported on the first message instead
+        logger.warning("Préchargement de Guichet impossible ; il se fera au premier message.", exc_info=True)
 
 
 def reset() -> None:
