@@ -193,14 +193,19 @@ def test_a_complex_case_without_ameli_account_goes_to_the_cpam_back_office_witho
     assert online.demarche.id == "assurance_maladie.situation_complexe"
 
 
-def test_france_travail_administration_plus_needs_fragility_and_a_blocked_procedure(engine):
-    """Seed 000 line 77 with the NB of lines 75 and 92: both criteria for Administration+."""
+def test_france_travail_urgent_row_takes_fragility_or_a_blocked_procedure(engine):
+    """Seed 000 line 77: « fragilité sociale identifiée et/ou situation bloquée » — either makes it urgent; the
+    NB of lines 75 and 92 (Administration+ only with both) is in the action of both entries."""
     fragile = engine.decide("indemnisation_chomage", {"detresse": "oui", "bloquee": "non"}, "France Travail m'a radié")
-    assert fragile.demarche.operator == "france_travail" and fragile.demarche.category == "niveau_2"
+    assert fragile.demarche.id == "france_travail.urgence"
     blocked = engine.decide("indemnisation_chomage", {}, "France Travail ne me répond pas depuis deux mois")
     assert isinstance(blocked, Question) and blocked.key == "detresse"
-    both = engine.decide("indemnisation_chomage", {"detresse": "oui"}, "France Travail ne me répond pas depuis deux mois")
-    assert both.demarche.id == "france_travail.urgence"
+    blocked = engine.decide("indemnisation_chomage", {"detresse": "non", "bloquee": "oui"},
+                            "France Travail ne me répond pas depuis deux mois")
+    assert blocked.demarche.id == "france_travail.urgence_bloquee" and blocked.demarche.category == "urgent"
+    assert "2 critères" in blocked.demarche.action  # the NB of lines 75 and 92, before Administration+
+    calm = engine.decide("indemnisation_chomage", {"detresse": "non", "bloquee": "non"}, "question sur mon trop-perçu")
+    assert calm.demarche.operator == "france_travail" and calm.demarche.category == "niveau_2"
 
 
 @pytest.mark.parametrize(

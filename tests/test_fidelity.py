@@ -33,6 +33,7 @@ SPLIT_ROWS = {
     ("caf", 80): 2,  # détresse + rupture de droit AAH/RSA, or prestation interrompue depuis 3 mois
     ("assurance_retraite", 173): 2,  # rupture de droit ou de paiement, or autre situation urgente
     ("assurance_maladie", 117): 2,  # rupture de droit, de paiement, or mal-être
+    ("france_travail", 77): 2,  # fragilité sociale identifiée et/ou situation bloquée
     # filing a retirement right without digital autonomy: personal retirement or reversion, each in
     # the topic of its right
     ("assurance_retraite", 172): 2,

@@ -38,6 +38,11 @@ def engine(knowledge):
      "prestation_interrompue", "oui"),
     ("mes allocations sont interrompues depuis 3 mois, l'attestation que la caf voulait, mon bailleur l'a signée et "
      "je l'ai renvoyée", "prestation_interrompue", "oui"),
+    # « pourquoi » in SMS spelling asks about the person's own file
+    ("pk ma pension est plus petite que celle de mon voisin", "question_dossier", "oui"),
+    ("pq on me retient 50 e sur ma pension", "question_dossier", "oui"),
+    # a rupture of rights is a blockage
+    ("rupture de mes droits à la complémentaire depuis janvier", "bloquee", "oui"),
 ])
 def test_facts_in_plain_words(engine, text, key, value):
     assert engine.implied_facts(text).get(key) == value
@@ -82,6 +87,9 @@ def test_a_duration_or_undocumented_status_is_no_fact(engine, text, key):
     ("ce n'est pas urgent du tout, je voudrais un passeport pour cet été", "demande_urgente", "oui"),
     # « sur le site » said with « n'y arrive pas seule » is no digital autonomy
     ("elle doit déclarer la perte sur le site mais elle n'y arrive pas seule", "autonome_numerique", "oui"),
+    # a « rupture conventionnelle » or the end of a contract is no rupture of rights
+    ("mon patron et moi on signe une rupture conventionnelle, combien je toucherai au chômage ?", "bloquee", "oui"),
+    ("après la rupture de mon CDD je voudrais m'inscrire", "bloquee", "oui"),
 ])
 def test_what_the_text_denies_or_does_not_say_is_no_fact(engine, text, key, never):
     assert engine.implied_facts(text).get(key) != never
