@@ -101,3 +101,22 @@ def test_out_of_scope_counsellor_and_menu_actions(domain):
 def test_distress_action(domain):
     messages, slots = run(ActionGuichet(), domain, "urgence", "je veux en finir")
     assert "3114" in messages[0]["text"] and slots["detresse"] == "oui"
+
+
+def test_warm_up_trains_what_the_first_message_needs(monkeypatch):
+    """The action server calls services.warm_up when it starts: the engine, the signal classifiers and the
+    démarche-topic classifier are then ready before the first person writes."""
+    from bot import multi
+
+    monkeypatch.setattr(multi, "_classifiers", {})
+    services.warm_up()
+    assert services._guichet is not None and services._signals is not None
+    assert len(multi._classifiers) == 1
+
+
+def test_warm_up_without_a_knowledge_base_only_logs(monkeypatch, tmp_path, caplog):
+    monkeypatch.setenv("GUICHET_DB_URL", f"sqlite:///{tmp_path / 'absent' / 'guichet.db'}")
+    services.reset()
+    services.warm_up()
+    assert services._guichet is None
+    assert "Préchargement de Guichet impossible" in caplog.text

@@ -33,6 +33,9 @@ def engine(knowledge):
     ("le certificat provisoire de ma voiture expire jeudi et j'en ai besoin pour travailler", "demande_urgente", "oui"),
     ("mon père est au plus mal en Tunisie, je dois partir vite et ma carte d'identité est périmée",
      "demande_urgente", "oui"),
+    # a departure on a day of this month, a request to speed it up
+    ("je pars travailler en Suisse le 9 et mon permis n'est toujours pas arrivé", "demande_urgente", "oui"),
+    ("il faudrait faire accélérer ma carte grise, je suis coincé sans voiture", "demande_urgente", "oui"),
     # CAF (line 80): three months without payment and a document sent, in other words
     ("je ne touche plus le RSA depuis quatre mois alors que j'ai déposé le justificatif demandé",
      "prestation_interrompue", "oui"),
@@ -87,6 +90,8 @@ def test_a_duration_or_undocumented_status_is_no_fact(engine, text, key):
     ("ce n'est pas urgent du tout, je voudrais un passeport pour cet été", "demande_urgente", "oui"),
     # « sur le site » said with « n'y arrive pas seule » is no digital autonomy
     ("elle doit déclarer la perte sur le site mais elle n'y arrive pas seule", "autonome_numerique", "oui"),
+    # a departure on a date months away is no urgent request
+    ("je pars le 14 juillet en Tunisie, je voudrais refaire mon passeport", "demande_urgente", "oui"),
     # a « rupture conventionnelle » or the end of a contract is no rupture of rights
     ("mon patron et moi on signe une rupture conventionnelle, combien je toucherai au chômage ?", "bloquee", "oui"),
     ("après la rupture de mon CDD je voudrais m'inscrire", "bloquee", "oui"),
