@@ -242,7 +242,9 @@ class DecisionEngine:
         if alarm and operator:
             ids = {r.id for r in candidates}
             candidates += [r for r in self.knowledge.urgent_rows(operator) if r.id not in ids and self._compatible(r, known)]
-        settled = {**self._unaskable_defaults(facts), **known}  # never-asked facts at their default
+        # never-asked facts, and those the person could not answer (« je ne sais pas »), at their default:
+        # a procedure known to be blocked stays urgent when the distress question got « je ne sais pas »
+        settled = {**self._assumed(facts), **known}
         if known.get(DISTRESS) == "oui":
             urgent = [r for r in candidates if r.category == "urgent" and (operator is None or r.operator == operator)]
             if urgent and not any(self._holds(r, settled) for r in urgent):
@@ -329,9 +331,13 @@ class DecisionEngine:
     def _assume_unaskable(self, candidates: List[Demarche], facts: Mapping[str, str]) -> List[Demarche]:
         """Rows still open once facts that are never asked, or that the person could not answer
         (« je ne sais pas »), take their default (MSA, urgency of a title, distress…)."""
-        assumed = {**self._unaskable_defaults(facts),
-                   **{k: self.conditions[k].default for k, v in facts.items() if v == UNKNOWN and k in self.conditions}}
+        assumed = self._assumed(facts)
         return [r for r in candidates if self._compatible(r, assumed)] or candidates
+
+    def _assumed(self, facts: Mapping[str, str]) -> Dict[str, str]:
+        """Never-asked facts and facts answered « je ne sais pas », at their default."""
+        return {**self._unaskable_defaults(facts),
+                **{k: self.conditions[k].default for k, v in facts.items() if v == UNKNOWN and k in self.conditions}}
 
     @staticmethod
     def _holds(row: Demarche, settled: Mapping[str, str]) -> bool:

@@ -372,3 +372,14 @@ def test_not_knowing_what_to_write_in_a_form_is_not_a_question_on_ones_file(engi
     help_text = "jdois faire ma declaration trimestrielle mais jcomprends pas quoi mettre dans les cases"
     assert engine.merge_facts({}, help_text).get("question_dossier") != "oui"
     assert engine.merge_facts({}, "je comprends pas pourquoi mon RSA a baissé").get("question_dossier") == "oui"
+
+
+def test_a_blocked_procedure_stays_urgent_when_distress_is_unknown(engine):
+    """Line 77 takes either condition: « je ne sais pas » to the distress question leaves the blocked
+    procedure urgent, in another topic of the operator too (the training allowance)."""
+    text = "mon allocation de formation n'est plus versée depuis deux mois malgré trois relances"
+    out = engine.decide("formation_france_travail", {"detresse": "inconnu"}, text)
+    assert out.demarche.id == "france_travail.urgence_bloquee"
+    calm = engine.decide("formation_france_travail", {"detresse": "inconnu", "bloquee": "non"},
+                         "je voudrais financer une formation de cariste, mon dossier est compliqué")
+    assert calm.demarche.id == "france_travail.formation"
