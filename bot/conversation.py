@@ -274,9 +274,11 @@ class Guichet:
         classifier is not used on clauses: on fragments it refuses too much (« elle ne sait pas comment elle
         va les nourrir »)."""
         request = self.must_not_do(clause)  # the regexes first: the classifiers only for a listed request
+        if request is None:
+            return None
         # (without a message, the clause itself: it matched, so it holds none of the entry's near misses)
         whole = self.engine.normalise(message or clause)
-        if request is None or request.near_miss(whole):
+        if request.near_miss(whole):
             return None
         if self.engine.emergencies(clause) or (self.engine.alarm(clause) and not request.contrasted(whole)):
             return None

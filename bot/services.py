@@ -85,8 +85,7 @@ def warm_up() -> None:
     a failure here (no knowledge base yet…) is only logged: the first message meets it again and
     gets its clear error then."""
     try:
-        guichet()
-        topic_classifier(KnowledgeRepository(make_session_factory(database())))
+        topic_classifier(guichet().repo)
     except Exception:  # noqa: BLE001 - reported on the first message instead
         logger.warning("Préchargement de Guichet impossible ; il se fera au premier message.", exc_info=True)
 
